@@ -1,0 +1,49 @@
+# Two commands for everyone: `make run` (the nightly job once, on the demo unless configured) and
+# `make test` (the whole suite). Both create and update the virtual environment in .venv themselves.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   := .venv
+BIN    := $(VENV)/bin
+# The CPU build of torch, installed before anything that depends on it (otherwise pip pulls CUDA builds).
+# Elsewhere: make TORCH_INDEX=--index-url=https://download.pytorch.org/whl/cpu
+TORCH_SPEC  ?= torch==2.13.0
+TORCH_INDEX ?=
+PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
+
+.PHONY: run test lint typecheck check bench clean-venv help
+
+help:
+	@echo "make run    - run the nightly job once (bundled demo when no sources are configured)"
+	@echo "make test   - run the whole test suite"
+	@echo "make check  - ruff and mypy"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install $(TORCH_INDEX) "$(TORCH_SPEC)"
+	$(PIP) install -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(PIP) install -e ".[test]"
+	@touch $@
+
+run: $(VENV)/.installed
+	$(BIN)/vaktpost run
+
+test: $(VENV)/.installed-test
+	$(BIN)/python -m pytest
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy
+
+check: lint typecheck
+
+clean-venv:
+	rm -rf $(VENV)

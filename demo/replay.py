@@ -1,0 +1,85 @@
+"""A local replay web server: serves recorded-format sites by host name, directly or as an HTTP proxy.
+
+As a proxy, crawlers fetch stable URLs such as ``http://social.vaktpost-demo.se/...`` exactly as they
+would fetch the real site, and ids and links stay the same from run to run whatever port the server got.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Protocol
+from urllib.parse import urlsplit
+
+from demo.flashback_site import Page
+
+log = logging.getLogger(__name__)
+
+
+class Site(Protocol):
+    def handle(self, path: str, query: str) -> Page: ...
+
+
+class ReplayServer:
+    """Serves ``sites`` by Host; requests for unknown hosts go to ``default`` when one is named."""
+
+    def __init__(self, sites: dict[str, Site], default: str | None = None, host: str = "127.0.0.1", port: int = 0):
+        self.sites = sites
+        self.default = default
+        self.requests: list[str] = []
+        self._server = ThreadingHTTPServer((host, port), self._handler())
+        self._server.daemon_threads = True
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host!s}:{port}"
+
+    def start(self) -> ReplayServer:
+        self._thread = threading.Thread(target=self._server.serve_forever, name="replay-server", daemon=True)
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def __enter__(self) -> ReplayServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    def _handler(self) -> type[BaseHTTPRequestHandler]:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+                target = urlsplit(self.path)
+                host = (target.hostname or self.headers.get("Host", "").split(":")[0]).lower()
+                site = server.sites.get(host) or (server.sites.get(server.default) if server.default else None)
+                server.requests.append(f"{host}{target.path}{'?' + target.query if target.query else ''}")
+                if site is None:
+                    page = Page(502, f"unknown host {host}".encode(), "text/plain; charset=utf-8")
+                else:
+                    try:
+                        page = site.handle(target.path or "/", target.query)
+                    except Exception:
+                        log.exception("replay site failed on %s", self.path)
+                        page = Page(500, b"internal error", "text/plain; charset=utf-8")
+                self.send_response(page.status)
+                self.send_header("Content-Type", page.content_type)
+                self.send_header("Content-Length", str(len(page.body)))
+                for name, value in page.headers:
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(page.body)
+
+            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+                log.debug("replay: " + format, *args)
+
+        return Handler

@@ -1,0 +1,205 @@
+"""Swedish personal-data recognizers for Presidio: one small class per kind, patterns plus validation.
+
+Span type names are the ones the rest of Vaktpost uses: personnummer, phone, email, street_address,
+postal_code, license_plate.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+import tldextract
+from presidio_analyzer import Pattern, PatternRecognizer
+
+LANGUAGE = "sv"
+CASE_SENSITIVE = re.DOTALL | re.MULTILINE  # Presidio matches case-insensitively unless told otherwise
+
+# Offline: the bundled public-suffix snapshot, never a download at run time.
+_TLD = tldextract.TLDExtract(suffix_list_urls=(), cache_dir=None, fallback_to_snapshot=True)
+
+
+def luhn_ok(digits: str) -> bool:
+    total = 0
+    for index, char in enumerate(reversed(digits)):
+        value = int(char)
+        if index % 2 == 1:
+            value *= 2
+            if value > 9:
+                value -= 9
+        total += value
+    return total % 10 == 0
+
+
+class PersonnummerRecognizer(PatternRecognizer):
+    """Personnummer and samordningsnummer, 10 or 12 digits, with or without separator.
+
+    Valid only with a real calendar date (samordningsnummer: day + 60) and a correct Luhn check digit; a
+    ten-digit run without separator that starts with 0 is read as a phone number, not a personnummer.
+    """
+
+    PATTERNS = [
+        Pattern("personnummer with separator", r"(?<![\d-])(?:19|20)?\d{6}[-+ ]\d{4}(?![\d-])", 0.7),
+        Pattern("personnummer digits only", r"(?<![\d-])(?:19|20)?\d{10}(?![\d-])", 0.5),
+    ]
+    CONTEXT = ["personnummer", "personnr", "pnr", "samordningsnummer", "född", "fodd"]
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="personnummer",
+            patterns=self.PATTERNS,
+            context=self.CONTEXT,
+            supported_language=LANGUAGE,
+            name="SwedishPersonnummerRecognizer",
+        )
+
+    def validate_result(self, pattern_text: str) -> bool:
+        digits = re.sub(r"\D", "", pattern_text)
+        if len(digits) == 10 and digits.startswith("0") and not re.search(r"[-+ ]", pattern_text):
+            return False  # 07x... without separator: a mobile number
+        century = digits[:2] if len(digits) == 12 else None
+        core = digits[-10:]
+        year = int((century or "19") + core[:2])
+        month, day = int(core[2:4]), int(core[4:6])
+        if day > 60:
+            day -= 60  # samordningsnummer
+        try:
+            date(year if century else 2000 + int(core[:2]), month, day)
+        except ValueError:
+            if century is not None or not _valid_in_1900s(int(core[:2]), month, day):
+                return False
+        return luhn_ok(core)
+
+
+def _valid_in_1900s(yy: int, month: int, day: int) -> bool:
+    try:
+        date(1900 + yy, month, day)
+    except ValueError:
+        return False
+    return True
+
+
+class PhoneRecognizer(PatternRecognizer):
+    """Swedish numbers: +46/0046/0, mobiles 07x and area codes, with the spacing people use."""
+
+    PATTERNS = [
+        Pattern(
+            "swedish phone",
+            r"(?<![\d+])(?:\+46|0046)[\s-]?\(?0?\)?\d{1,3}(?:[\s-]?\d){5,8}(?!\d)"
+            r"|(?<![\d+])0\d{1,3}[\s/-]?\d{2,3}(?:[\s-]?\d{2,3}){1,3}(?![\d-])",
+            0.5,
+        ),
+    ]
+    CONTEXT = ["tel", "telefon", "mobil", "nummer", "ring", "sms", "nr", "mobilnummer", "telefonnummer"]
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="phone",
+            patterns=self.PATTERNS,
+            context=self.CONTEXT,
+            supported_language=LANGUAGE,
+            name="SwedishPhoneRecognizer",
+        )
+
+    def validate_result(self, pattern_text: str) -> bool:
+        digits = re.sub(r"\D", "", pattern_text)
+        if pattern_text.lstrip().startswith("+46"):
+            digits = "0" + digits[2:]
+        elif digits.startswith("0046"):
+            digits = "0" + digits[4:]
+        if digits.startswith("00"):
+            digits = digits[1:]  # "+46 (0)70 ..." written with the trunk zero
+        if not 8 <= len(digits) <= 10:
+            return False
+        if digits.startswith("07"):
+            return len(digits) == 10
+        return digits[1] != "0"
+
+
+class EmailRecognizer(PatternRecognizer):
+    PATTERNS = [Pattern("email", r"\b[\w.+-]+@(?:[\w-]+\.)+[a-zA-Z]{2,}\b", 0.6)]
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="email",
+            patterns=self.PATTERNS,
+            context=["mejl", "mail", "e-post", "epost", "maila", "mejla"],
+            supported_language=LANGUAGE,
+            name="EmailRecognizer",
+        )
+
+    def validate_result(self, pattern_text: str) -> bool:
+        return bool(_TLD(pattern_text.rsplit("@", 1)[1]).suffix)
+
+
+_STREET_SUFFIX = (
+    r"(?:gatan|gata|vägen|väg|stigen|gränd|gränden|backe|backen|torg|torget|allé|allén|plan|leden|liden|"
+    r"slingan|gången|platsen|höjden|ringen|stråket|kroken|vägen|udden|berget|hagen|lund|lunden|ängen|parken|"
+    r"strand|stranden|kajen|esplanaden|bron|trappan|viken|sluttningen|bryggan)"
+)
+
+
+class StreetAddressRecognizer(PatternRecognizer):
+    """Street name with a Swedish suffix, a number, an optional letter and "lgh NNNN"."""
+
+    PATTERNS = [
+        Pattern(
+            "street with number",
+            rf"(?i)\b[a-zåäöé][a-zåäöé-]*{_STREET_SUFFIX}\s+\d{{1,4}}(?:\s?[a-h](?![a-zåäö]))?(?:,?\s*(?:lgh|lägenhet)\.?\s*\d{{4}})?",
+            0.6,
+        ),
+    ]
+    CONTEXT = ["bor", "adress", "adressen", "bostad", "hemma", "lgh", "portkod", "våning"]
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="street_address",
+            patterns=self.PATTERNS,
+            context=self.CONTEXT,
+            supported_language=LANGUAGE,
+            name="SwedishStreetAddressRecognizer",
+        )
+
+
+class PostalCodeRecognizer(PatternRecognizer):
+    """"NNN NN" followed by a town name, as in a postal address."""
+
+    PATTERNS = [Pattern("postal code with town", r"(?<!\d)[1-9]\d{2}\s?\d{2}\s+[A-ZÅÄÖ][a-zåäöé]+(?:\s[A-ZÅÄÖ][a-zåäö]+)?", 0.5)]
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="postal_code",
+            patterns=self.PATTERNS,
+            context=["postnummer", "adress", "bor"],
+            supported_language=LANGUAGE,
+            name="SwedishPostalCodeRecognizer",
+            global_regex_flags=CASE_SENSITIVE,
+        )
+
+
+class LicensePlateRecognizer(PatternRecognizer):
+    """Swedish plates "ABC 123" / "ABC 12A"; weak on their own, strong next to words about cars."""
+
+    PATTERNS = [Pattern("swedish plate", r"\b[A-HJ-PR-UW-Z]{3}\s?\d{2}[A-HJ-NPR-UW-Z0-9]\b", 0.35)]
+    CONTEXT = ["regnummer", "reg.nr", "regnr", "registreringsnummer", "skylt", "bil", "bilen", "volvo", "kör"]
+
+    def __init__(self) -> None:
+        super().__init__(
+            supported_entity="license_plate",
+            patterns=self.PATTERNS,
+            context=self.CONTEXT,
+            supported_language=LANGUAGE,
+            name="SwedishLicensePlateRecognizer",
+            global_regex_flags=CASE_SENSITIVE,
+        )
+
+
+def swedish_recognizers() -> list[PatternRecognizer]:
+    return [
+        PersonnummerRecognizer(),
+        PhoneRecognizer(),
+        EmailRecognizer(),
+        StreetAddressRecognizer(),
+        PostalCodeRecognizer(),
+        LicensePlateRecognizer(),
+    ]

@@ -1,0 +1,201 @@
+"""The ``vaktpost`` command line: parses arguments and calls the same functions the flows call."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from vaktpost import __version__
+from vaktpost.settings import SOURCE_KINDS, Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    name="vaktpost",
+    help="Early warning of organised online harm against social services staff.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+errors = Console(stderr=True)
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", "-c", help="settings file (default: $VAKTPOST_CONFIG or ./vaktpost.toml)")
+]
+
+
+def _settings(config: Path | None) -> Settings:
+    try:
+        settings = load_settings(config)
+    except SettingsError as err:
+        errors.print(f"[red]error:[/red] {err}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+    _configure_logging(settings.log_level)
+    return settings
+
+
+OWN_LOGGERS = ("vaktpost", "crawlers", "models", "index", "alerts", "flows", "demo")
+
+
+def _configure_logging(level: str) -> None:
+    """Our own modules at the configured level; libraries only when they warn (Prefect logs on its own)."""
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for name in OWN_LOGGERS:
+        logging.getLogger(name).setLevel(level)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.print(f"vaktpost {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version")] = False,
+) -> None:
+    """Early warning of organised online harm against social services staff."""
+
+
+@app.command()
+def run(config: ConfigOption = None) -> None:
+    """Run the nightly job once: crawl, analyse, index, alert, report."""
+    settings = _settings(config)
+    from flows.environment import prepare_prefect
+
+    prepare_prefect(settings)
+    from flows.nightly import DataDirMismatch, nightly
+    from flows.report import to_table
+
+    try:
+        report = nightly(config=str(config) if config else None)
+    except DataDirMismatch as err:
+        errors.print(f"error: {err}", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(to_table(report))
+    if report.errors:
+        for problem in report.errors:
+            errors.print(f"problem: {problem}", highlight=False)
+    raise typer.Exit({"completed": 0, "partial": 3, "failed": 1}[report.outcome])
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="print machine-readable JSON")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Show what the store holds and how the last run went."""
+    from index import StoreError, open_store
+
+    settings = _settings(config)
+    try:
+        store = open_store(settings)
+    except StoreError as err:
+        errors.print(f"error: {err}", highlight=False)
+        raise typer.Exit(1) from None
+    try:
+        summary = store.summary()
+    finally:
+        store.close()
+    if as_json:
+        sys.stdout.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+        return
+    _print_summary(summary)
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    table = Table(title="Vaktpost status", show_header=False)
+    table.add_column("what")
+    table.add_column("value")
+    table.add_row("store", summary["store"])
+    table.add_row("posts", str(summary["posts"]))
+    for source, count in summary["by_source"].items():
+        table.add_row(f"  {source}", str(count))
+    table.add_row("flagged posts", str(summary["flagged_posts"]))
+    for label, count in summary["flags"].items():
+        table.add_row(f"  {label}", str(count))
+    table.add_row("alerts", ", ".join(f"{k} {v}" for k, v in summary["alerts"].items()))
+    last = summary["last_run"]
+    table.add_row("last run", "never" if last is None else f"{last['finished_at']} {last['outcome']} ({last['run_id']})")
+    table.add_row("recent flagged", "\n".join(summary["recent_flagged"]) or "-")
+    console.print(table)
+
+
+@app.command()
+def crawl(
+    source: Annotated[str, typer.Argument(help=f"one of: {', '.join(SOURCE_KINDS)}")],
+    base_url: Annotated[str | None, typer.Option(help="crawl another host: a mirror, a replay server, an instance")] = None,
+    start: Annotated[
+        list[str] | None, typer.Option(help="where to start: /f123 or /t456 (flashback), a tag or account timeline")
+    ] = None,
+    out: Annotated[Path | None, typer.Option(help="write JSON lines here instead of standard output")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Crawl one source and write one Post JSON object per line."""
+    import tempfile
+
+    import crawlers
+    from vaktpost.crawl_targets import source_for_cli
+
+    settings = _settings(config)
+    try:
+        source_config = source_for_cli(settings, source, base_url, start or [])
+    except ValueError as err:
+        errors.print(f"error: {err}", highlight=False)
+        raise typer.Exit(2) from None
+    with tempfile.TemporaryDirectory(prefix="vaktpost-crawl-") as work:
+        with errors.status(f"crawling {source_config.name} at {source_config.base_url} ..."):
+            result = crawlers.crawl(source_config, settings, Path(work), config=config)
+        posts = list(crawlers.read_posts(result.posts_file))
+        lines = (post.model_dump_json() + "\n" for post in posts)
+        if out is None:
+            sys.stdout.writelines(lines)
+        else:
+            with out.open("w", encoding="utf-8") as handle:
+                handle.writelines(lines)
+        failures = ", ".join(f"{k} {v}" for k, v in sorted(result.failures.items())) or "none"
+        errors.print(f"{len(posts)} posts from {result.pages} pages; failures: {failures}", highlight=False)
+        if not result.ok:
+            errors.print(f"error: {result.error}", highlight=False)
+            errors.print(Path(result.log_file).read_text(encoding="utf-8")[-3000:], highlight=False, markup=False)
+            raise typer.Exit(1)
+        crawlers.commit_state(result, settings)
+
+
+@app.command(name="demo")
+def demo_serve(
+    port: Annotated[int, typer.Option(help="Flashback replay on PORT, Mastodon on PORT+1")] = 8471,
+) -> None:
+    """Serve the fictional demo sites locally, to crawl by hand."""
+    import time
+
+    from demo.corpus import Corpus
+    from demo.flashback_site import FlashbackSite
+    from demo.mastodon_site import MastodonSite
+    from demo.replay import ReplayServer
+
+    corpus = Corpus.load()
+    with (
+        ReplayServer({"flashback": FlashbackSite(corpus)}, default="flashback", port=port) as forum,
+        ReplayServer({"mastodon": MastodonSite(corpus)}, default="mastodon", port=port + 1) as social,
+    ):
+        console.print(f"Flashback demo: {forum.url}/f350   Mastodon demo: {social.url}/api/v1/timelines/tag/lvu")
+        console.print(f"try: vaktpost crawl flashback --base-url {forum.url} --start /f350   (Ctrl-C stops)")
+        try:
+            while True:
+                time.sleep(3600)
+        except KeyboardInterrupt:
+            pass
+
+
+@app.command()
+def config(config: ConfigOption = None) -> None:
+    """Validate the settings and print them as used (secrets hidden)."""
+    settings = _settings(config)
+    console.print_json(settings.model_dump_json(indent=1))
