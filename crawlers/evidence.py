@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from io import BytesIO
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from warcio.archiveiterator import ArchiveIterator
+from warcio.exceptions import ArchiveLoadFailed
 from warcio.statusandheaders import StatusAndHeaders
 from warcio.warcwriter import WARCWriter
 
@@ -96,6 +98,6 @@ def verify(data_dir: Path, evidence: Evidence) -> bool:
     """True when the record exists and its body still has the digest recorded with the post."""
     try:
         payload = read_payload(data_dir, evidence)
-    except (OSError, LookupError):
-        return False
+    except (OSError, LookupError, ArchiveLoadFailed, zlib.error, EOFError, ValueError):
+        return False  # missing, truncated or altered: not the evidence that was captured
     return hashlib.sha256(payload).hexdigest() == evidence.sha256

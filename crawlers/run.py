@@ -60,8 +60,6 @@ def _failures(stats: dict[str, Any]) -> dict[str, int]:
     failures = {key.removeprefix(FAILED_PREFIX): int(value) for key, value in stats.items() if key.startswith(FAILED_PREFIX)}
     if stats.get("spider_exceptions/count"):
         failures["parser_error"] = int(stats["spider_exceptions/count"])
-    if stats.get("retry/max_reached"):
-        failures.setdefault("retries_exhausted", int(stats["retry/max_reached"]))
     return failures
 
 

@@ -102,12 +102,24 @@ def crawl(
         result.fetched = int(stats["fetched"])
         result.pages = int(stats["pages"])
         result.failures = {str(k): int(v) for k, v in stats["failures"].items()}
+        if result.error is None:
+            result.error = _incomplete(stats, result, timeout)
     elif result.error is None:
         result.error = f"crawler left no stats; see {result.log_file}"
     result.ok = result.error is None
     if not result.ok:
         result.fetched = sum(1 for _ in read_posts(out))
     return result
+
+
+def _incomplete(stats: dict[str, object], result: CrawlResult, timeout: float) -> str | None:
+    """Why a crawl that ended normally still did not do its job, if it did not."""
+    if stats.get("finish_reason") == "closespider_timeout":
+        return f"crawl stopped after {timeout:.0f} s (crawl.run_timeout_s); kept what it collected"
+    if result.pages == 0 and result.failures:
+        reasons = ", ".join(f"{k} {v}" for k, v in sorted(result.failures.items()))
+        return f"no page could be fetched ({reasons})"
+    return None
 
 
 def read_posts(path: Path) -> Iterator[Post]:

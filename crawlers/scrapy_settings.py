@@ -30,7 +30,8 @@ def scrapy_settings(
         "RETRY_TIMES": crawl.retries,
         "RETRY_HTTP_CODES": [429, 500, 502, 503, 504, 522, 524, 408],
         "CLOSESPIDER_PAGECOUNT": crawl.max_pages,
-        "CLOSESPIDER_TIMEOUT": max(1.0, crawl.run_timeout_s - 30),
+        # Stop gracefully (state and evidence written) a little before the parent kills the process.
+        "CLOSESPIDER_TIMEOUT": max(1.0, min(crawl.run_timeout_s - 30, crawl.run_timeout_s * 0.9)),
         "HTTPCACHE_ENABLED": crawl.http_cache,
         "HTTPCACHE_DIR": str(data.http_cache / source.name),
         "COOKIES_ENABLED": False,

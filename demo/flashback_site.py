@@ -40,7 +40,7 @@ class FlashbackSite:
         self.corpus = corpus
         self.threads_per_page = threads_per_page
 
-    def handle(self, path: str, query: str) -> Page:
+    def handle(self, path: str, query: str, host: str = "") -> Page:
         if path == "/robots.txt":
             return Page(200, ROBOTS.encode(), "text/plain; charset=utf-8")
         if match := _FORUM.match(path):

@@ -26,7 +26,7 @@ class MastodonSite:
         self.host = corpus.instance
         self._by_id = {status.id: status for status in corpus.statuses}
 
-    def handle(self, path: str, query: str) -> Page:
+    def handle(self, path: str, query: str, host: str = "") -> Page:
         params = {key: values[-1] for key, values in parse_qs(query).items()}
         if path == "/robots.txt":
             return Page(200, ROBOTS.encode(), "text/plain; charset=utf-8")
@@ -35,7 +35,7 @@ class MastodonSite:
             statuses = [s for s in self.corpus.visible_statuses() if tag in s.tags]
             if not any(tag in s.tags for s in self.corpus.statuses):
                 return _error(404, "Record not found")
-            return self._timeline(path, params, statuses)
+            return self._timeline(path, params, statuses, host)
         if path == "/api/v1/accounts/lookup":
             account = self._account_by_acct(params.get("acct", ""))
             return _json(200, self._account(account)) if account else _error(404, "Record not found")
@@ -43,10 +43,11 @@ class MastodonSite:
             account = self.corpus.accounts.get(match[1])
             if account is None:
                 return _error(404, "Record not found")
-            return self._timeline(path, params, [s for s in self.corpus.visible_statuses() if s.account.id == account.id])
+            mine = [s for s in self.corpus.visible_statuses() if s.account.id == account.id]
+            return self._timeline(path, params, mine, host)
         return _error(404, "Record not found")
 
-    def _timeline(self, path: str, params: dict[str, str], statuses: list[Status]) -> Page:
+    def _timeline(self, path: str, params: dict[str, str], statuses: list[Status], host: str) -> Page:
         try:
             limit = min(max(int(params.get("limit", 20)), 1), 40)
             max_id, since_id, min_id = (int(params[k]) if k in params else None for k in ("max_id", "since_id", "min_id"))
@@ -68,7 +69,7 @@ class MastodonSite:
             ("X-RateLimit-Reset", "2099-01-01T00:00:00.000Z"),
         ]
         if page:
-            base = f"http://{self.host}{path}"  # path arrives percent-encoded
+            base = f"http://{host or self.host}{path}"  # as asked for; the path arrives percent-encoded
             headers.append(
                 ("Link", f'<{base}?max_id={page[-1].id}>; rel="next", <{base}?min_id={page[0].id}>; rel="prev"')
             )

@@ -18,7 +18,9 @@ log = logging.getLogger(__name__)
 
 
 class Site(Protocol):
-    def handle(self, path: str, query: str) -> Page: ...
+    def handle(self, path: str, query: str, host: str) -> Page:
+        """Answer one GET; ``host`` is the host (and port) the client asked for."""
+        ...
 
 
 class ReplayServer:
@@ -67,7 +69,8 @@ class ReplayServer:
                     page = Page(502, f"unknown host {host}".encode(), "text/plain; charset=utf-8")
                 else:
                     try:
-                        page = site.handle(target.path or "/", target.query)
+                        asked = target.netloc or self.headers.get("Host", "")
+                        page = site.handle(target.path or "/", target.query, asked)
                     except Exception:
                         log.exception("replay site failed on %s", self.path)
                         page = Page(500, b"internal error", "text/plain; charset=utf-8")

@@ -20,6 +20,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 import crawlers
 from alerts import send_alerts
+from flows.guards import check_demo_separation, mark_data_dir
 from flows.report import source_rows, to_markdown
 from index import Store, open_store
 from models import Analyzer, load_analyzer
@@ -27,13 +28,6 @@ from vaktpost.datadir import DataDir
 from vaktpost.privacy import minimise
 from vaktpost.schema import LABELS, AnalysedPost, Label, Post, RunReport, SourceReport
 from vaktpost.settings import Settings, SourceConfig, load_settings
-
-DEMO_META = "holds_demo_data"
-
-
-class DataDirMismatch(RuntimeError):
-    """The data dir holds the fictional demo and the run is about real sources, or the other way round."""
-
 
 @dataclass
 class StoredSource:
@@ -90,24 +84,13 @@ def nightly(config: str | None = None) -> RunReport:
 @contextmanager
 def _sources(settings: Settings, store: Store) -> Iterator[tuple[Sequence[SourceConfig], str | None, bool]]:
     """The configured sources, or the bundled demo (served locally for the length of the run)."""
-    holds_demo = store.get_meta(DEMO_META)
-    if settings.enabled_sources:
-        if holds_demo == "1":
-            raise DataDirMismatch(
-                f"the data dir {settings.data_dir} holds the fictional demo's posts; monitor real sources in an "
-                "empty data dir (set data_dir or VAKTPOST_DATA_DIR) so demo and real data never mix"
-            )
-        store.set_meta(DEMO_META, "0")
+    demo = check_demo_separation(settings, store)
+    mark_data_dir(store, demo)
+    if not demo:
         yield settings.enabled_sources, None, False
         return
-    if holds_demo == "0":
-        raise DataDirMismatch(
-            f"no sources are configured, but the data dir {settings.data_dir} holds real monitoring data; "
-            "configure [[sources]] again, or run the demo with another data dir"
-        )
     from demo import serve_demo
 
-    store.set_meta(DEMO_META, "1")
     with serve_demo() as site:
         yield site.sources, site.proxy, True
 

@@ -66,18 +66,29 @@ def main(
 @app.command()
 def run(config: ConfigOption = None) -> None:
     """Run the nightly job once: crawl, analyse, index, alert, report."""
-    settings = _settings(config)
     from flows.environment import prepare_prefect
+    from flows.guards import DataDirMismatch, check_demo_separation
+    from index import StoreError, open_store
 
+    settings = _settings(config)
+    try:  # fail fast, before Prefect starts, on what would fail the run anyway
+        store = open_store(settings)
+        try:
+            check_demo_separation(settings, store)
+        finally:
+            store.close()
+    except (StoreError, DataDirMismatch) as err:
+        errors.print(f"error: {err}", highlight=False)
+        raise typer.Exit(2) from None
     prepare_prefect(settings)
-    from flows.nightly import DataDirMismatch, nightly
+    from flows.nightly import nightly
     from flows.report import to_table
 
     try:
         report = nightly(config=str(config) if config else None)
-    except DataDirMismatch as err:
-        errors.print(f"error: {err}", highlight=False)
-        raise typer.Exit(2) from None
+    except Exception as err:  # Prefect has logged the traceback; the operator needs the one-line cause
+        errors.print(f"error: the run failed: {type(err).__name__}: {err}", highlight=False)
+        raise typer.Exit(1) from None
     console.print(to_table(report))
     if report.errors:
         for problem in report.errors:
@@ -199,3 +210,7 @@ def config(config: ConfigOption = None) -> None:
     """Validate the settings and print them as used (secrets hidden)."""
     settings = _settings(config)
     console.print_json(settings.model_dump_json(indent=1))
+
+
+if __name__ == "__main__":
+    app()

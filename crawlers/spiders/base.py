@@ -14,7 +14,13 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
 from scrapy.spidermiddlewares.httperror import HttpError
-from twisted.internet.error import DNSLookupError, TCPTimedOutError, TimeoutError
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    ResponseDataLossError,
+)
+from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
 
 from crawlers.state import State, save_state
@@ -84,10 +90,14 @@ class SourceSpider(scrapy.Spider):
         url = request.url if request is not None else "?"
         if failure.check(HttpError):
             reason = f"http_{failure.value.response.status}"
-        elif failure.check(TimeoutError, TCPTimedOutError):
+        elif failure.check(TimeoutError, TCPTimedOutError, DownloadTimeoutError):
             reason = "timeout"
-        elif failure.check(DNSLookupError):
+        elif failure.check(DNSLookupError, CannotResolveHostError):
             reason = "dns_error"
+        elif failure.check(ConnectionRefusedError, DownloadConnectionRefusedError):
+            reason = "connection_refused"
+        elif failure.check(ResponseDataLossError):
+            reason = "truncated_response"
         else:
             reason = "download_error"
         self.fail(reason, url, failure.getErrorMessage()[:200])
