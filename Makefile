@@ -34,6 +34,9 @@ run: $(VENV)/.installed
 	$(BIN)/vaktpost run
 
 test: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest
 
 lint: $(VENV)/.installed-test

@@ -18,7 +18,9 @@ _MONTHS = {
     "jul": 7, "aug": 8, "sep": 9, "okt": 10, "nov": 11, "dec": 12,
 }  # fmt: skip
 _ISO = re.compile(r"(?P<y>\d{4})-(?P<m>\d{2})-(?P<d>\d{2})\s*,?\s*(?P<H>\d{1,2})[:.](?P<M>\d{2})")
-_REL = re.compile(r"(?P<rel>idag|i dag|igår|i går|igar|i förrgår|i forrgar)\s*,?\s*(?P<H>\d{1,2})[:.](?P<M>\d{2})", re.I)
+_REL = re.compile(
+    r"(?P<rel>idag|i dag|igår|i går|igar|i förrgår|i forrgar)\s*,?\s*(?P<H>\d{1,2})[:.](?P<M>\d{2})", re.I
+)
 _DAY_MONTH = re.compile(
     r"(?P<d>\d{1,2})\s+(?P<mon>jan|feb|mar|apr|maj|jun|jul|aug|sep|okt|nov|dec)\w*\.?\s*(?P<y>\d{4})?"
     r"\s*,?\s*(?P<H>\d{1,2})[:.](?P<M>\d{2})",
@@ -26,7 +28,7 @@ _DAY_MONTH = re.compile(
 )
 
 
-class UnparsableDate(ValueError):
+class UnparsableDateError(ValueError):
     """The text holds no timestamp in any of the forms Swedish forums use."""
 
 
@@ -44,7 +46,7 @@ def parse_swedish_datetime(text: str, fetched_at: datetime) -> datetime:
         if not match["y"] and day > local_now.date():
             day = day.replace(year=year - 1)  # "3 dec" seen in January means last December
     else:
-        raise UnparsableDate(f"no Swedish timestamp in {clean[:60]!r}")
+        raise UnparsableDateError(f"no Swedish timestamp in {clean[:60]!r}")
     clock = time(int(match["H"]), int(match["M"]))
     # fold=0 takes the first of the two repeated hours when DST ends; post ids order the rest.
     return datetime.combine(day, clock, tzinfo=STOCKHOLM).astimezone(UTC)

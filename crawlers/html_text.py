@@ -6,7 +6,23 @@ import re
 
 from lxml import html as lxml_html
 
-_BLOCKS = {"p", "div", "blockquote", "li", "ul", "ol", "h1", "h2", "h3", "h4", "h5", "h6", "pre", "table", "tr"}
+_BLOCKS = {
+    "p",
+    "div",
+    "blockquote",
+    "li",
+    "ul",
+    "ol",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "pre",
+    "table",
+    "tr",
+}
 _SKIP = {"script", "style", "noscript", "template"}
 
 

@@ -57,7 +57,9 @@ def main(job_file: Path) -> int:
 
 
 def _failures(stats: dict[str, Any]) -> dict[str, int]:
-    failures = {key.removeprefix(FAILED_PREFIX): int(value) for key, value in stats.items() if key.startswith(FAILED_PREFIX)}
+    failures = {
+        key.removeprefix(FAILED_PREFIX): int(value) for key, value in stats.items() if key.startswith(FAILED_PREFIX)
+    }
     if stats.get("spider_exceptions/count"):
         failures["parser_error"] = int(stats["spider_exceptions/count"])
     return failures

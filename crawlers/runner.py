@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -64,7 +65,7 @@ def crawl(
         log_file=work_dir / f"{source.name}.log",
         ok=False,
     )
-    job = {
+    job: dict[str, Any] = {
         "config": str(config) if config else None,
         "source": source.model_dump(mode="json"),
         "state": str(state_path(data.state, source.name)),

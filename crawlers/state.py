@@ -26,7 +26,9 @@ def load_state(path: Path) -> State:
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"crawl state {path} is unreadable ({err}); move it aside to start that source afresh") from err
+        raise ValueError(
+            f"crawl state {path} is unreadable ({err}); move it aside to start that source afresh"
+        ) from err
     if not isinstance(value, dict):
         raise ValueError(f"crawl state {path} is not a JSON object; move it aside to start that source afresh")
     return value

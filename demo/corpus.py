@@ -140,7 +140,15 @@ def _forum(raw: dict[str, Any], anchor: datetime) -> Forum:
             )
             for p in thread.get("posts", [])
         )
-        threads.append(Thread(int(thread["id"]), thread["title"], bool(thread.get("sticky")), bool(thread.get("moved")), posts))
+        threads.append(
+            Thread(
+                int(thread["id"]),
+                thread["title"],
+                bool(thread.get("sticky")),
+                bool(thread.get("moved")),
+                posts,
+            )
+        )
     return Forum(int(raw["id"]), raw["title"], tuple(threads))
 
 

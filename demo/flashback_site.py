@@ -164,8 +164,12 @@ def _post_html(post: ForumPost, ordinal: int) -> str:
     if post.quote is not None:
         origin = ""
         if post.quote.author:
-            link = f' <a href="/p{post.quote.post_id}#p{post.quote.post_id}"><i class="fa fa-arrow-up"></i></a>' if post.quote.post_id else ""
-            origin = f'<div>Ursprungligen postat av <strong>{escape(post.quote.author)}</strong>{link}</div>'
+            link = (
+                f' <a href="/p{post.quote.post_id}#p{post.quote.post_id}"><i class="fa fa-arrow-up"></i></a>'
+                if post.quote.post_id
+                else ""
+            )
+            origin = f"<div>Ursprungligen postat av <strong>{escape(post.quote.author)}</strong>{link}</div>"
         quote = (
             '<div class="post-bbcode-quote-wrapper"><div class="post-bbcode-quote-label">Citat:</div>'
             f'<div class="alt2 post-bbcode-quote">{origin}<div class="post-clamped-text">{_paragraphs(post.quote.text)}'
@@ -209,7 +213,8 @@ def _pagination(prefix: str, page: int, pages: int) -> str:
     if pages <= 1:
         return ""
     links = [
-        f'<a href="{prefix}p{n}">{n}</a>' if n != page else f'<span class="current">{n}</span>' for n in range(1, pages + 1)
+        f'<a href="{prefix}p{n}">{n}</a>' if n != page else f'<span class="current">{n}</span>'
+        for n in range(1, pages + 1)
     ]
     if page < pages:
         links.append(f'<a rel="next" href="{prefix}p{page + 1}">Nästa &gt;</a>')

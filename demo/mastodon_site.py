@@ -17,7 +17,9 @@ from demo.corpus import Account, Corpus, Status
 from demo.flashback_site import Page
 
 ROBOTS = "User-agent: *\nDisallow: /media_proxy/\nDisallow: /interact/\n"
-_TOKENS = re.compile(r"(?P<url>https?://[^\s<>\"]+)|(?P<tag>(?<!\w)#[\w\u0600-\u06ff]+)|(?P<mention>(?<!\w)@\w+(?:@[\w.-]+\w)?)")
+_TOKENS = re.compile(
+    r"(?P<url>https?://[^\s<>\"]+)|(?P<tag>(?<!\w)#[\w\u0600-\u06ff]+)|(?P<mention>(?<!\w)@\w+(?:@[\w.-]+\w)?)"
+)
 
 
 class MastodonSite:
@@ -50,7 +52,9 @@ class MastodonSite:
     def _timeline(self, path: str, params: dict[str, str], statuses: list[Status], host: str) -> Page:
         try:
             limit = min(max(int(params.get("limit", 20)), 1), 40)
-            max_id, since_id, min_id = (int(params[k]) if k in params else None for k in ("max_id", "since_id", "min_id"))
+            max_id, since_id, min_id = (
+                int(params[k]) if k in params else None for k in ("max_id", "since_id", "min_id")
+            )
         except ValueError:
             return _error(422, "Validation failed")
         ordered = sorted(statuses, key=lambda s: int(s.id), reverse=True)
@@ -71,7 +75,10 @@ class MastodonSite:
         if page:
             base = f"http://{host or self.host}{path}"  # as asked for; the path arrives percent-encoded
             headers.append(
-                ("Link", f'<{base}?max_id={page[-1].id}>; rel="next", <{base}?min_id={page[0].id}>; rel="prev"')
+                (
+                    "Link",
+                    f'<{base}?max_id={page[-1].id}>; rel="next", <{base}?min_id={page[0].id}>; rel="prev"',
+                )
             )
         return _json(200, [self._status(s) for s in page], tuple(headers))
 
@@ -123,7 +130,9 @@ class MastodonSite:
             "reblogs_count": sum(1 for s in self.corpus.statuses if s.reblog_of == status.id),
             "favourites_count": int(status.id[-2:]) % 17,
             "quotes_count": 0,
-            "edited_at": _iso(status.created_at.replace(minute=(status.created_at.minute + 7) % 60)) if status.edited else None,
+            "edited_at": _iso(status.created_at.replace(minute=(status.created_at.minute + 7) % 60))
+            if status.edited
+            else None,
             "content": "" if reblog else self._content(status.text),
             "reblog": self._status(reblog) if reblog else None,
             "quote": None,
@@ -175,7 +184,12 @@ def _iso(moment: datetime) -> str:
 
 
 def _json(status: int, value: Any, headers: tuple[tuple[str, str], ...] = ()) -> Page:
-    return Page(status, json.dumps(value, ensure_ascii=False).encode("utf-8"), "application/json; charset=utf-8", headers)
+    return Page(
+        status,
+        json.dumps(value, ensure_ascii=False).encode("utf-8"),
+        "application/json; charset=utf-8",
+        headers,
+    )
 
 
 def _error(status: int, message: str) -> Page:

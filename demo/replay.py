@@ -60,7 +60,7 @@ class ReplayServer:
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
 
-            def do_GET(self) -> None:  # noqa: N802 - the http.server API
+            def do_GET(self) -> None:
                 target = urlsplit(self.path)
                 host = (target.hostname or self.headers.get("Host", "").split(":")[0]).lower()
                 site = server.sites.get(host) or (server.sites.get(server.default) if server.default else None)
@@ -82,7 +82,7 @@ class ReplayServer:
                 self.end_headers()
                 self.wfile.write(page.body)
 
-            def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+            def log_message(self, format: str, *args: object) -> None:
                 log.debug("replay: " + format, *args)
 
         return Handler

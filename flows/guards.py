@@ -8,7 +8,7 @@ from vaktpost.settings import Settings
 DEMO_META = "holds_demo_data"
 
 
-class DataDirMismatch(RuntimeError):
+class DataDirMismatchError(RuntimeError):
     """The data dir holds the fictional demo and the run is about real sources, or the other way round."""
 
 
@@ -16,12 +16,12 @@ def check_demo_separation(settings: Settings, store: Store) -> bool:
     """True when this run is a demo run; raises when it would mix demo and real data in one data dir."""
     holds_demo = store.get_meta(DEMO_META)
     if settings.enabled_sources and holds_demo == "1":
-        raise DataDirMismatch(
+        raise DataDirMismatchError(
             f"the data dir {settings.data_dir} holds the fictional demo's posts; monitor real sources in an "
             "empty data dir (set data_dir or VAKTPOST_DATA_DIR) so demo and real data never mix"
         )
     if not settings.enabled_sources and holds_demo == "0":
-        raise DataDirMismatch(
+        raise DataDirMismatchError(
             f"no sources are configured, but the data dir {settings.data_dir} holds real monitoring data; "
             "configure [[sources]] again, or run the demo with another data dir"
         )

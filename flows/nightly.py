@@ -29,6 +29,7 @@ from vaktpost.privacy import minimise
 from vaktpost.schema import LABELS, AnalysedPost, Label, Post, RunReport, SourceReport
 from vaktpost.settings import Settings, SourceConfig, load_settings
 
+
 @dataclass
 class StoredSource:
     report: SourceReport
@@ -97,12 +98,25 @@ def _sources(settings: Settings, store: Store) -> Iterator[tuple[Sequence[Source
 
 @task(name="crawl", cache_policy=NO_CACHE)
 def crawl_source(
-    source: SourceConfig, settings: Settings, work_dir: Path, config: str | None, run_id: str, proxy: str | None
+    source: SourceConfig,
+    settings: Settings,
+    work_dir: Path,
+    config: str | None,
+    run_id: str,
+    proxy: str | None,
 ) -> crawlers.CrawlResult:
-    result = crawlers.crawl(source, settings, work_dir, config=Path(config) if config else None, run_id=run_id, proxy=proxy)
+    result = crawlers.crawl(
+        source, settings, work_dir, config=Path(config) if config else None, run_id=run_id, proxy=proxy
+    )
     logger = get_run_logger()
     if result.ok:
-        logger.info("%s: %d posts from %d pages, %d failures", source.name, result.fetched, result.pages, result.failed)
+        logger.info(
+            "%s: %d posts from %d pages, %d failures",
+            source.name,
+            result.fetched,
+            result.pages,
+            result.failed,
+        )
     else:
         logger.error("%s: %s", source.name, result.error)
     return result
@@ -143,7 +157,11 @@ def analyse_and_upsert(
     stored: list[AnalysedPost] = []
     size = settings.analysis.batch_size
     with Progress(
-        TextColumn(f"analysing {label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), transient=True
+        TextColumn(f"analysing {label}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        transient=True,
     ) as progress:
         bar = progress.add_task(label, total=len(posts))
         for start in range(0, len(posts), size):
@@ -160,7 +178,10 @@ def analyse_and_upsert(
 def alert(items: Sequence[AnalysedPost], store: Store, settings: Settings) -> tuple[list[str], list[str]]:
     result = send_alerts(items, store, settings)
     get_run_logger().info(
-        "alerts: %d sent, %d not delivered, %d already sent before", len(result.sent), len(result.failed), result.already_sent
+        "alerts: %d sent, %d not delivered, %d already sent before",
+        len(result.sent),
+        len(result.failed),
+        result.already_sent,
     )
     return result.sent, result.failed
 
@@ -173,4 +194,4 @@ def publish_report(report: RunReport, store: Store, work_dir: Path) -> None:
     (work_dir / "report.md").write_text(markdown, encoding="utf-8")
     (work_dir / "report.json").write_text(report.model_dump_json(indent=1), encoding="utf-8")
     create_markdown_artifact(markdown, key="nightly-report", description=f"Vaktpost run {report.run_id}")
-    create_table_artifact(source_rows(report), key="nightly-sources", description="Posts per source")  # type: ignore[arg-type]
+    create_table_artifact(source_rows(report), key="nightly-sources", description="Posts per source")

@@ -63,7 +63,16 @@ def to_table(report: RunReport) -> Table:
             str(row["duration_s"]),
             str(row["status"]),
         )
-    table.add_row("total", str(report.fetched), str(report.new), str(sum(s.failed for s in report.sources)), "", f"{report.duration_s:.1f}", "", style="bold")
+    table.add_row(
+        "total",
+        str(report.fetched),
+        str(report.new),
+        str(sum(s.failed for s in report.sources)),
+        "",
+        f"{report.duration_s:.1f}",
+        "",
+        style="bold",
+    )
     return table
 
 

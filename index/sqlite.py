@@ -231,7 +231,7 @@ class SQLiteStore:
         if query.labels:
             marks = ",".join("?" * len(query.labels))
             score = " AND score >= ?" if query.min_score is not None else ""
-            where.append(f"posts.id IN (SELECT post_id FROM flags WHERE label IN ({marks}){score})")
+            where.append(f"posts.id IN (SELECT post_id FROM flags WHERE label IN ({marks}){score})")  # noqa: S608 - placeholders only
             args.extend(query.labels)
             if query.min_score is not None:
                 args.append(query.min_score)
@@ -266,8 +266,12 @@ class SQLiteStore:
         """What the store holds, for ``vaktpost status`` and health checks."""
         with self._lock:
             db = self._db
-            posts = db.execute("SELECT count(*), count(DISTINCT id), count(DISTINCT source || ' ' || url) FROM posts").fetchone()
-            by_source = dict(db.execute("SELECT source, count(*) FROM posts GROUP BY source ORDER BY source").fetchall())
+            posts = db.execute(
+                "SELECT count(*), count(DISTINCT id), count(DISTINCT source || ' ' || url) FROM posts"
+            ).fetchone()
+            by_source = dict(
+                db.execute("SELECT source, count(*) FROM posts GROUP BY source ORDER BY source").fetchall()
+            )
             flags = dict.fromkeys(LABELS, 0)
             flags.update(db.execute("SELECT label, count(*) FROM flags GROUP BY label").fetchall())
             flagged = db.execute("SELECT count(*) FROM posts WHERE flagged = 1").fetchone()[0]
@@ -275,7 +279,8 @@ class SQLiteStore:
             last = db.execute("SELECT report FROM runs ORDER BY finished_at DESC LIMIT 1").fetchone()
             runs = db.execute("SELECT count(*) FROM runs").fetchone()[0]
             recent_rows = db.execute(
-                "SELECT id FROM posts WHERE flagged = 1 ORDER BY created_at DESC, severity DESC LIMIT ?", (recent,)
+                "SELECT id FROM posts WHERE flagged = 1 ORDER BY created_at DESC, severity DESC LIMIT ?",
+                (recent,),
             ).fetchall()
         last_run = RunReport.model_validate_json(last[0]) if last else None
         return {

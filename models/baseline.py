@@ -42,7 +42,9 @@ class BaselineAnalyzer:
         lexical = self.lexicon.score(post.text)
         scores = dict(lexical.scores)
         explanations = {label: list(items) for label, items in lexical.explanations.items()}
-        scores["doxxing"], pii_explanations = self._doxxing(spans, lexical.scores["doxxing"], lexical.has_target, lexical.contexts)
+        scores["doxxing"], pii_explanations = self._doxxing(
+            spans, lexical.scores["doxxing"], lexical.has_target, lexical.contexts
+        )
         if pii_explanations:
             explanations.setdefault("doxxing", []).extend(pii_explanations)
         flags: list[Label] = [label for label in LABELS if scores[label] >= self.thresholds[label]]

@@ -27,7 +27,14 @@ def analyzer() -> BaselineAnalyzer:
 
 def post(text: str, number: int = 1) -> Post:
     now = datetime(2026, 11, 20, tzinfo=UTC)
-    return Post(id=f"test:{number}", source="test", url="https://x.example", text=text, created_at=now, collected_at=now)
+    return Post(
+        id=f"test:{number}",
+        source="test",
+        url="https://x.example",
+        text=text,
+        created_at=now,
+        collected_at=now,
+    )
 
 
 def test_fold_keeps_offsets() -> None:
@@ -62,7 +69,9 @@ def test_explanations_point_at_the_words(analyzer: BaselineAnalyzer) -> None:
 
 
 def test_missing_diacritics_are_matched_too(analyzer: BaselineAnalyzer) -> None:
-    with_marks, without = analyzer.analyze([post("Socialtjänsten kidnappar våra barn!"), post("socialtjansten kidnappar vara barn!", 2)])
+    with_marks, without = analyzer.analyze(
+        [post("Socialtjänsten kidnappar våra barn!"), post("socialtjansten kidnappar vara barn!", 2)]
+    )
     assert with_marks.scores["disinformation"] == without.scores["disinformation"] >= 0.5
 
 

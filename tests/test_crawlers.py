@@ -22,7 +22,9 @@ from vaktpost.schema import Post
 from vaktpost.settings import FlashbackSource, MastodonSource, Settings
 
 
-def run_crawl(source: FlashbackSource | MastodonSource, settings: Settings, work: Path, proxy: str | None = None) -> tuple[crawlers.CrawlResult, list[Post]]:
+def run_crawl(
+    source: FlashbackSource | MastodonSource, settings: Settings, work: Path, proxy: str | None = None
+) -> tuple[crawlers.CrawlResult, list[Post]]:
     result = crawlers.crawl(source, settings, work, proxy=proxy)
     assert result.ok, (result.error, result.log_file.read_text(encoding="utf-8")[-2000:])
     return result, list(crawlers.read_posts(result.posts_file))
@@ -125,7 +127,7 @@ class Walls:
 
 
 def test_walls_and_garbage_are_counted_never_stored(settings: Settings, tmp_path: Path) -> None:
-    with ReplayServer({"walls": Walls()}, default="walls") as server:  # type: ignore[dict-item]
+    with ReplayServer({"walls": Walls()}, default="walls") as server:
         result, posts = run_crawl(forum_source(server.url, [1, 2, 3, 4]), settings, tmp_path)
     assert posts == []
     assert result.failures == {"login_wall": 1, "challenge_page": 1, "unexpected_markup": 1, "http_404": 1}
@@ -133,7 +135,7 @@ def test_walls_and_garbage_are_counted_never_stored(settings: Settings, tmp_path
 
 def test_robots_txt_is_obeyed(settings: Settings, tmp_path: Path) -> None:
     source = FlashbackSource(kind="flashback", base_url="http://127.0.0.1", threads=[1], delay_s=0)
-    with ReplayServer({"walls": Walls()}, default="walls") as server:  # type: ignore[dict-item]
+    with ReplayServer({"walls": Walls()}, default="walls") as server:
         result, posts = run_crawl(source.model_copy(update={"base_url": f"{server.url}/private"}), settings, tmp_path)
         assert not any(r.startswith("127.0.0.1/private") for r in server.requests)
     assert posts == [] and result.pages == 1  # only robots.txt was fetched
@@ -148,7 +150,13 @@ def test_mastodon_refusals_and_malformed_json(settings: Settings, tmp_path: Path
                 return Page(200, b'[{"id": "1", "content": "<p>unterminated', "application/json")
             return super().handle(path, query, host)
 
-    source = MastodonSource(kind="mastodon", base_url="http://127.0.0.1", hashtags=["closed", "broken", "nosuchtag", "soc"], delay_s=0, since_days=60)
+    source = MastodonSource(
+        kind="mastodon",
+        base_url="http://127.0.0.1",
+        hashtags=["closed", "broken", "nosuchtag", "soc"],
+        delay_s=0,
+        since_days=60,
+    )
     with ReplayServer({"m": Refusing(corpus)}, default="m") as server:
         result, posts = run_crawl(source.model_copy(update={"base_url": server.url}), settings, tmp_path)
     assert result.failures == {"timeline_refused": 1, "malformed_json": 1, "http_404": 1}
@@ -162,15 +170,33 @@ def direct_server(corpus: Corpus) -> Iterator[ReplayServer]:
         yield server
 
 
-def test_crawl_command_writes_json_lines_and_resumes(direct_server: ReplayServer, data_dir: Path, tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "vaktpost.cli", "crawl", "flashback", "--base-url", direct_server.url, "--start", "/t3525802"]
-    env = {"VAKTPOST_DATA_DIR": str(data_dir), "VAKTPOST_SOURCES": json.dumps([{"kind": "flashback", "delay_s": 0, "since_days": 60}]), "PATH": ""}
+def test_crawl_command_writes_json_lines_and_resumes(
+    direct_server: ReplayServer, data_dir: Path, tmp_path: Path
+) -> None:
+    command = [
+        sys.executable,
+        "-m",
+        "vaktpost.cli",
+        "crawl",
+        "flashback",
+        "--base-url",
+        direct_server.url,
+        "--start",
+        "/t3525802",
+    ]
+    env = {
+        "VAKTPOST_DATA_DIR": str(data_dir),
+        "VAKTPOST_SOURCES": json.dumps([{"kind": "flashback", "delay_s": 0, "since_days": 60}]),
+        "PATH": "",
+    }
     first = subprocess.run(command, capture_output=True, text=True, env=env, check=False, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     lines = [Post.model_validate_json(line) for line in first.stdout.splitlines()]
     assert len(lines) == 14 and all(p.thread_id == "flashback:t3525802" for p in lines)
     out = tmp_path / "again.jsonl"
-    second = subprocess.run([*command, "--out", str(out)], capture_output=True, text=True, env=env, check=False, cwd=tmp_path)
+    second = subprocess.run(
+        [*command, "--out", str(out)], capture_output=True, text=True, env=env, check=False, cwd=tmp_path
+    )
     assert second.returncode == 0, second.stderr
     assert out.read_text(encoding="utf-8") == ""
     assert "0 posts" in second.stderr

@@ -29,7 +29,13 @@ EXPOSED_VALUES = ["850312-4466", "19780423-2382", "070-174", "Björkvägen", "an
 
 def vaktpost(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "vaktpost.cli", *args], cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=600
+        [sys.executable, "-m", "vaktpost.cli", *args],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
     )
 
 
@@ -48,7 +54,9 @@ def first_run(workspace: tuple[Path, dict[str, str]]) -> subprocess.CompletedPro
 
 
 @pytest.fixture(scope="module")
-def second_run(workspace: tuple[Path, dict[str, str]], first_run: subprocess.CompletedProcess[str]) -> subprocess.CompletedProcess[str]:
+def second_run(
+    workspace: tuple[Path, dict[str, str]], first_run: subprocess.CompletedProcess[str]
+) -> subprocess.CompletedProcess[str]:
     cwd, env = workspace
     return vaktpost("run", cwd=cwd, env=env)
 
@@ -60,7 +68,9 @@ def status(workspace: tuple[Path, dict[str, str]]) -> dict[str, object]:
     return json.loads(shown.stdout)  # type: ignore[no-any-return]
 
 
-def test_first_run_collects_analyses_and_reports(first_run: subprocess.CompletedProcess[str], workspace: tuple[Path, dict[str, str]]) -> None:
+def test_first_run_collects_analyses_and_reports(
+    first_run: subprocess.CompletedProcess[str], workspace: tuple[Path, dict[str, str]]
+) -> None:
     assert first_run.returncode == 0, first_run.stdout[-3000:] + first_run.stderr[-3000:]
     corpus = Corpus.load()
     forum_posts = len(corpus.forum_posts())
@@ -78,7 +88,9 @@ def test_first_run_collects_analyses_and_reports(first_run: subprocess.Completed
     assert summary["flagged_posts"] and summary["recent_flagged"]
 
 
-def test_known_demo_posts_get_the_right_flags(first_run: subprocess.CompletedProcess[str], workspace: tuple[Path, dict[str, str]]) -> None:
+def test_known_demo_posts_get_the_right_flags(
+    first_run: subprocess.CompletedProcess[str], workspace: tuple[Path, dict[str, str]]
+) -> None:
     store = SQLiteStore(workspace[0] / "var" / "vaktpost.db")
     try:
         for post_id, flags in KNOWN.items():
@@ -91,7 +103,9 @@ def test_known_demo_posts_get_the_right_flags(first_run: subprocess.CompletedPro
         store.close()
 
 
-def test_alerts_went_out_without_exposed_values(first_run: subprocess.CompletedProcess[str], workspace: tuple[Path, dict[str, str]]) -> None:
+def test_alerts_went_out_without_exposed_values(
+    first_run: subprocess.CompletedProcess[str], workspace: tuple[Path, dict[str, str]]
+) -> None:
     outbox = workspace[0] / "var" / "alerts" / "outbox.jsonl"
     alerts = [json.loads(line) for line in outbox.read_text(encoding="utf-8").splitlines()]
     assert alerts and all(set(a["labels"]) <= {"threat", "doxxing"} for a in alerts)
@@ -102,7 +116,9 @@ def test_alerts_went_out_without_exposed_values(first_run: subprocess.CompletedP
     assert summary["alerts"] == {"total": len(alerts), "delivered": len(alerts)}
 
 
-def test_second_run_adds_nothing(second_run: subprocess.CompletedProcess[str], workspace: tuple[Path, dict[str, str]]) -> None:
+def test_second_run_adds_nothing(
+    second_run: subprocess.CompletedProcess[str], workspace: tuple[Path, dict[str, str]]
+) -> None:
     assert second_run.returncode == 0, second_run.stderr[-3000:]
     assert "flashback 0 0 0" in " ".join(second_run.stdout.split())
     assert "mastodon 0 0 0" in " ".join(second_run.stdout.split())
@@ -114,7 +130,9 @@ def test_second_run_adds_nothing(second_run: subprocess.CompletedProcess[str], w
     assert summary["alerts"]["total"] == len(outbox.read_text(encoding="utf-8").splitlines())  # type: ignore[index]
 
 
-def test_the_report_is_a_prefect_artifact(second_run: subprocess.CompletedProcess[str], workspace: tuple[Path, dict[str, str]]) -> None:
+def test_the_report_is_a_prefect_artifact(
+    second_run: subprocess.CompletedProcess[str], workspace: tuple[Path, dict[str, str]]
+) -> None:
     # Prefect 3.8.8's client sends null paging fields this server version rejects; send the full body.
     script = (
         "import json\n"
@@ -125,14 +143,23 @@ def test_the_report_is_a_prefect_artifact(second_run: subprocess.CompletedProces
         "    found = client.request('POST', '/artifacts/filter', json=body).json()\n"
         "    print('\\n=====\\n'.join(a['data'] for a in found))\n"
     )
-    shown = subprocess.run([sys.executable, "-c", script], env=workspace[1], capture_output=True, text=True, check=False, timeout=300)
+    shown = subprocess.run(
+        [sys.executable, "-c", script],
+        env=workspace[1],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=300,
+    )
     assert shown.returncode == 0, shown.stderr[-2000:]
     reports = shown.stdout.split("\n=====\n")
     assert len(reports) == 2
     assert all("| flashback |" in r and "| mastodon |" in r and "| threat |" in r for r in reports)
 
 
-def test_the_run_report_is_kept_in_the_data_dir(second_run: subprocess.CompletedProcess[str], workspace: tuple[Path, dict[str, str]]) -> None:
+def test_the_run_report_is_kept_in_the_data_dir(
+    second_run: subprocess.CompletedProcess[str], workspace: tuple[Path, dict[str, str]]
+) -> None:
     reports = sorted((workspace[0] / "var" / "runs").glob("*/report.md"))
     assert len(reports) == 2
     assert not list((workspace[0] / "var" / "runs").glob("*/*.jsonl")), "raw crawl output is removed once stored"
@@ -144,7 +171,9 @@ def forum_only(tmp_path: Path) -> Iterator[ReplayServer]:
         yield server
 
 
-def test_one_failing_source_does_not_stop_the_others(forum_only: ReplayServer, tmp_path: Path, prefect_home: Path) -> None:
+def test_one_failing_source_does_not_stop_the_others(
+    forum_only: ReplayServer, tmp_path: Path, prefect_home: Path
+) -> None:
     config = tmp_path / "vaktpost.toml"
     config.write_text(
         f"""

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import ValidationError
@@ -23,7 +23,7 @@ def make_post(**overrides: object) -> Post:
 
 def test_post_roundtrips_through_json_with_utc_times() -> None:
     post = make_post(quoted_text="citat", thread_id="flashback:t9", reply_to="flashback:100")
-    assert post.created_at == datetime(2026, 11, 20, 20, 13, tzinfo=timezone.utc)
+    assert post.created_at == datetime(2026, 11, 20, 20, 13, tzinfo=UTC)
     assert post.created_at.utcoffset() == timedelta(0)
     again = Post.model_validate_json(post.model_dump_json())
     assert again == post

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from vaktpost.settings import SettingsError, load_settings
+from vaktpost.settings import MastodonSource, SettingsError, load_settings
 
 
 def write(path: Path, text: str) -> Path:
@@ -16,7 +16,12 @@ def test_defaults_need_no_file(tmp_path: Path) -> None:
     settings = load_settings()
     assert settings.data_dir == Path("var")
     assert settings.sources == []
-    assert settings.analysis.thresholds == {"disinformation": 0.5, "doxxing": 0.5, "threat": 0.5, "harassment": 0.5}
+    assert settings.analysis.thresholds == {
+        "disinformation": 0.5,
+        "doxxing": 0.5,
+        "threat": 0.5,
+        "harassment": 0.5,
+    }
     assert settings.store.backend == "sqlite"
 
 
@@ -41,7 +46,12 @@ hashtags = ["#LVU"]
     assert settings.analysis.thresholds["threat"] == 0.4
     assert settings.analysis.thresholds["harassment"] == 0.5
     source = settings.sources[0]
-    assert (source.name, source.base_url, source.hashtags) == ("mastodon", "https://mastodon.example", ["lvu"])
+    assert isinstance(source, MastodonSource)
+    assert (source.name, source.base_url, source.hashtags) == (
+        "mastodon",
+        "https://mastodon.example",
+        ["lvu"],
+    )
 
 
 def test_config_file_from_environment_and_cwd(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,7 +79,7 @@ def test_bad_environment_value(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_unknown_key_is_a_typo_not_ignored(tmp_path: Path) -> None:
-    with pytest.raises(SettingsError, match="crawl.max_page: unknown setting"):
+    with pytest.raises(SettingsError, match=r"crawl\.max_page: unknown setting"):
         load_settings(write(tmp_path / "v.toml", "[crawl]\nmax_page = 3\n"))
 
 

@@ -63,7 +63,10 @@ def test_full_text_search_folds_diacritics_and_filters(store: SQLiteStore) -> No
     assert [item.post.id for item in page.items] == ["flashback:1"]
     everything = store.search(SearchQuery(text="socialtjanst", flagged_only=False, sort="oldest"))
     assert [item.post.id for item in everything.items] == ["flashback:1", "flashback:3"]
-    assert [i.post.id for i in store.search(SearchQuery()).items] == ["flashback:1", "mastodon:2"]  # by severity
+    assert [i.post.id for i in store.search(SearchQuery()).items] == [
+        "flashback:1",
+        "mastodon:2",
+    ]  # by severity
     assert store.search(SearchQuery(labels=["threat"])).total == 1
     assert store.search(SearchQuery(sources=["mastodon"])).total == 1
     assert store.search(SearchQuery(min_score=0.8)).total == 1
@@ -72,7 +75,11 @@ def test_full_text_search_folds_diacritics_and_filters(store: SQLiteStore) -> No
 
 def test_summary_counts(store: SQLiteStore) -> None:
     store.upsert(
-        [analysed(1, flags=("threat", "harassment")), analysed(2, flags=("threat",)), analysed(3, source="mastodon")]
+        [
+            analysed(1, flags=("threat", "harassment")),
+            analysed(2, flags=("threat",)),
+            analysed(3, source="mastodon"),
+        ]
     )
     summary = store.summary()
     assert summary["by_source"] == {"flashback": 2, "mastodon": 1}

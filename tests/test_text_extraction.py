@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from crawlers.dates import UnparsableDate, parse_swedish_datetime
+from crawlers.dates import UnparsableDateError, parse_swedish_datetime
 from crawlers.html_text import html_to_text
 
 # 2026-11-23 12:00 UTC is 13:00 in Stockholm (CET).
@@ -38,7 +38,7 @@ def test_relative_days_are_resolved_in_stockholm_not_utc() -> None:
 
 
 def test_no_date_is_an_error() -> None:
-    with pytest.raises(UnparsableDate):
+    with pytest.raises(UnparsableDateError):
         parse_swedish_datetime("#12", FETCHED)
 
 

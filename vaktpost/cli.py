@@ -26,7 +26,8 @@ console = Console()
 errors = Console(stderr=True)
 
 ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", help="settings file (default: $VAKTPOST_CONFIG or ./vaktpost.toml)")
+    Path | None,
+    typer.Option("--config", "-c", help="settings file (default: $VAKTPOST_CONFIG or ./vaktpost.toml)"),
 ]
 
 
@@ -58,7 +59,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version")
+    ] = False,
 ) -> None:
     """Early warning of organised online harm against social services staff."""
 
@@ -67,7 +70,7 @@ def main(
 def run(config: ConfigOption = None) -> None:
     """Run the nightly job once: crawl, analyse, index, alert, report."""
     from flows.environment import prepare_prefect
-    from flows.guards import DataDirMismatch, check_demo_separation
+    from flows.guards import DataDirMismatchError, check_demo_separation
     from index import StoreError, open_store
 
     settings = _settings(config)
@@ -77,7 +80,7 @@ def run(config: ConfigOption = None) -> None:
             check_demo_separation(settings, store)
         finally:
             store.close()
-    except (StoreError, DataDirMismatch) as err:
+    except (StoreError, DataDirMismatchError) as err:
         errors.print(f"error: {err}", highlight=False)
         raise typer.Exit(2) from None
     prepare_prefect(settings)
@@ -133,7 +136,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
         table.add_row(f"  {label}", str(count))
     table.add_row("alerts", ", ".join(f"{k} {v}" for k, v in summary["alerts"].items()))
     last = summary["last_run"]
-    table.add_row("last run", "never" if last is None else f"{last['finished_at']} {last['outcome']} ({last['run_id']})")
+    table.add_row(
+        "last run", "never" if last is None else f"{last['finished_at']} {last['outcome']} ({last['run_id']})"
+    )
     table.add_row("recent flagged", "\n".join(summary["recent_flagged"]) or "-")
     console.print(table)
 
@@ -141,9 +146,12 @@ def _print_summary(summary: dict[str, Any]) -> None:
 @app.command()
 def crawl(
     source: Annotated[str, typer.Argument(help=f"one of: {', '.join(SOURCE_KINDS)}")],
-    base_url: Annotated[str | None, typer.Option(help="crawl another host: a mirror, a replay server, an instance")] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="crawl another host: a mirror, a replay server, an instance")
+    ] = None,
     start: Annotated[
-        list[str] | None, typer.Option(help="where to start: /f123 or /t456 (flashback), a tag or account timeline")
+        list[str] | None,
+        typer.Option(help="where to start: /f123 or /t456 (flashback), a tag or account timeline"),
     ] = None,
     out: Annotated[Path | None, typer.Option(help="write JSON lines here instead of standard output")] = None,
     config: ConfigOption = None,

@@ -23,7 +23,8 @@ def source_for_cli(settings: Settings, kind: str, base_url: str | None, starts: 
     if kind == "flashback":
         source: SourceConfig = configured or FlashbackSource(kind="flashback")
         if starts:
-            forums, threads = [], []
+            forums: list[int] = []
+            threads: list[int] = []
             for start in starts:
                 match = _FLASHBACK_START.match(urlsplit(start).path)
                 if not match:
@@ -35,7 +36,8 @@ def source_for_cli(settings: Settings, kind: str, base_url: str | None, starts: 
             raise ValueError("mastodon needs --base-url (the instance) or a [[sources]] entry in the settings")
         source = configured or MastodonSource(kind="mastodon", base_url=base_url or "")
         if starts:
-            tags, accounts = [], []
+            tags: list[str] = []
+            accounts: list[str] = []
             for start in starts:
                 path = urlsplit(start).path
                 if match := _MASTODON_TAG.match(path):

@@ -13,10 +13,10 @@ from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
 SCHEMA_VERSION = 1
 
-LABELS: tuple[str, ...] = ("disinformation", "doxxing", "threat", "harassment")
-"""The four harms the analysis scores, in the order reports show them."""
-
 Label = Literal["disinformation", "doxxing", "threat", "harassment"]
+
+LABELS: tuple[Label, ...] = ("disinformation", "doxxing", "threat", "harassment")
+"""The four harms the analysis scores, in the order reports show them."""
 
 
 def _as_utc(value: datetime) -> datetime:

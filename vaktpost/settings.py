@@ -14,7 +14,15 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from vaktpost import __version__
@@ -140,11 +148,14 @@ class StoreSettings(_Section):
     sqlite_path: Path | None = Field(default=None, description="defaults to <data_dir>/vaktpost.db")
 
 
+IMMEDIATE_LABELS: tuple[Label, ...] = ("threat", "doxxing")
+
+
 class ImmediateRule(_Section):
     """Alert within the run when a post is flagged with one of these labels at or above ``min_score``."""
 
     enabled: bool = True
-    labels: list[Label] = Field(default_factory=lambda: ["threat", "doxxing"])
+    labels: list[Label] = Field(default_factory=lambda: list(IMMEDIATE_LABELS))
     min_score: float = Field(default=0.5, ge=0.0, le=1.0)
     severity: Literal["critical", "high", "medium", "low"] = "critical"
 

@@ -12,14 +12,14 @@ from typing import Any, ClassVar
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.http import Response, TextResponse
-from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadConnectionRefusedError,
     DownloadTimeoutError,
     ResponseDataLossError,
 )
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.internet.error import ConnectionRefusedError, DNSLookupError, TCPTimedOutError, TimeoutError
 from twisted.python.failure import Failure
 
@@ -55,7 +55,7 @@ class SourceSpider(scrapy.Spider):
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourceSpider:
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider._save_pending_state, signal=signals.spider_closed)
-        return spider  # type: ignore[no-any-return]
+        return spider
 
     @property
     def horizon(self) -> datetime:
@@ -88,15 +88,16 @@ class SourceSpider(scrapy.Spider):
         """Errback for every request: a download that finally failed is counted by kind, with its URL."""
         request = getattr(failure, "request", None)
         url = request.url if request is not None else "?"
-        if failure.check(HttpError):
-            reason = f"http_{failure.value.response.status}"
-        elif failure.check(TimeoutError, TCPTimedOutError, DownloadTimeoutError):
+        error = failure.value
+        if isinstance(error, HttpError):
+            reason = f"http_{error.response.status}"
+        elif isinstance(error, TimeoutError | TCPTimedOutError | DownloadTimeoutError):
             reason = "timeout"
-        elif failure.check(DNSLookupError, CannotResolveHostError):
+        elif isinstance(error, DNSLookupError | CannotResolveHostError):
             reason = "dns_error"
-        elif failure.check(ConnectionRefusedError, DownloadConnectionRefusedError):
+        elif isinstance(error, ConnectionRefusedError | DownloadConnectionRefusedError):
             reason = "connection_refused"
-        elif failure.check(ResponseDataLossError):
+        elif isinstance(error, ResponseDataLossError):
             reason = "truncated_response"
         else:
             reason = "download_error"

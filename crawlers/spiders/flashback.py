@@ -15,10 +15,10 @@ from typing import Any
 
 import scrapy
 from lxml import html as lxml_html
+from parsel import Selector
 from scrapy.http import Response
-from scrapy.selector import Selector
 
-from crawlers.dates import UnparsableDate, parse_swedish_datetime
+from crawlers.dates import UnparsableDateError, parse_swedish_datetime
 from crawlers.html_text import html_to_text
 from crawlers.pipelines import AUTHOR_FIELD
 from crawlers.spiders.base import SourceSpider
@@ -45,7 +45,10 @@ class FlashbackSpider(SourceSpider):
     def _listing_request(self, forum: int, page: int) -> scrapy.Request:
         path = f"/f{forum}" if page == 1 else f"/f{forum}p{page}"
         return scrapy.Request(
-            self.url(path), callback=self.parse_listing, errback=self.on_error, cb_kwargs={"forum": forum, "page": page}
+            self.url(path),
+            callback=self.parse_listing,
+            errback=self.on_error,
+            cb_kwargs={"forum": forum, "page": page},
         )
 
     def _thread_request(self, thread: int, page: int, replies: int | None) -> scrapy.Request:
@@ -92,7 +95,11 @@ class FlashbackSpider(SourceSpider):
             if known is None and activity is not None and activity < self.horizon:
                 continue  # older than a first crawl reaches
             yield self._thread_request(thread, int(known.get("last_page", 1)) if known else 1, replies)
-        if oldest_activity is not None and oldest_activity >= watermark and self._has_page(response, "f", forum, page + 1):
+        if (
+            oldest_activity is not None
+            and oldest_activity >= watermark
+            and self._has_page(response, "f", forum, page + 1)
+        ):
             yield self._listing_request(forum, page + 1)
 
     def _last_activity(self, row: Selector, fetched_at: datetime, response: Response) -> datetime | None:
@@ -101,7 +108,7 @@ class FlashbackSpider(SourceSpider):
             return None
         try:
             return parse_swedish_datetime(text, fetched_at)
-        except UnparsableDate as err:
+        except UnparsableDateError as err:
             self.fail("unparsable_date", response, str(err))
             return None
 
@@ -150,7 +157,7 @@ class FlashbackSpider(SourceSpider):
         heading = " ".join(container.css("div.post-heading ::text").getall())
         try:
             created_at = parse_swedish_datetime(heading, fetched_at)
-        except UnparsableDate as err:
+        except UnparsableDateError as err:
             self.fail("unparsable_date", response, f"post {post_id}: {err}")
             return None
         author = container.css("a.post-user-username")

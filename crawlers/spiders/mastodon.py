@@ -104,7 +104,10 @@ class MastodonSpider(SourceSpider):
             query[param] = str(cursor)
             url = urlunsplit(parts._replace(query=urlencode(query)))
         return scrapy.Request(
-            url, callback=self.parse_timeline, errback=self.on_error, cb_kwargs={"key": key, "forward": forward}
+            url,
+            callback=self.parse_timeline,
+            errback=self.on_error,
+            cb_kwargs={"key": key, "forward": forward},
         )
 
     def _json(self, response: Response) -> Any:

@@ -112,7 +112,13 @@ class Lexicon:
             scores[label] = round(score, 4)
             if matches:
                 explanations[label] = [
-                    Explanation(start=m.start, end=m.end, text=text[m.start : m.end], reason=m.entry.note, weight=m.entry.weight)
+                    Explanation(
+                        start=m.start,
+                        end=m.end,
+                        text=text[m.start : m.end],
+                        reason=m.entry.note,
+                        weight=m.entry.weight,
+                    )
                     for m in sorted(matches, key=lambda m: m.start)
                 ]
         return LexiconResult(scores, explanations, has_target, contexts)

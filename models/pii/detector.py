@@ -27,14 +27,14 @@ def _lower_lemma(doc: Doc) -> Doc:
     return doc
 
 
-class _BlankSwedishEngine(SpacyNlpEngine):  # type: ignore[misc]
+class _BlankSwedishEngine(SpacyNlpEngine):
     def __init__(self) -> None:
         super().__init__(models=[{"lang_code": LANGUAGE, "model_name": "blank:sv"}])
 
     def load(self) -> None:
         nlp = spacy.blank(LANGUAGE)
         nlp.add_pipe("vaktpost_lower_lemma")
-        self.nlp = {LANGUAGE: nlp}
+        self.nlp = {LANGUAGE: nlp}  # type: ignore[assignment]
 
 
 class PiiDetector:
@@ -53,7 +53,9 @@ class PiiDetector:
             nlp_engine=engine,
             supported_languages=[LANGUAGE],
             context_aware_enhancer=LemmaContextAwareEnhancer(
-                context_similarity_factor=0.3, min_score_with_context_similarity=0.6, context_prefix_count=6,
+                context_similarity_factor=0.3,
+                min_score_with_context_similarity=0.6,
+                context_prefix_count=6,
                 context_suffix_count=2,
             ),
         )
@@ -63,7 +65,13 @@ class PiiDetector:
             return []
         results = self._engine.analyze(text=text, language=LANGUAGE, score_threshold=MIN_SCORE)
         return [
-            PiiSpan(type=r.entity_type, text=text[r.start : r.end], start=r.start, end=r.end, score=round(r.score, 3))
+            PiiSpan(
+                type=r.entity_type,
+                text=text[r.start : r.end],
+                start=r.start,
+                end=r.end,
+                score=round(r.score, 3),
+            )
             for r in _without_overlaps(results)
         ]
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from typing import ClassVar
 
 import tldextract
 from presidio_analyzer import Pattern, PatternRecognizer
@@ -38,11 +39,11 @@ class PersonnummerRecognizer(PatternRecognizer):
     ten-digit run without separator that starts with 0 is read as a phone number, not a personnummer.
     """
 
-    PATTERNS = [
+    PATTERNS: ClassVar[list[Pattern]] = [
         Pattern("personnummer with separator", r"(?<![\d-])(?:19|20)?\d{6}[-+ ]\d{4}(?![\d-])", 0.7),
         Pattern("personnummer digits only", r"(?<![\d-])(?:19|20)?\d{10}(?![\d-])", 0.5),
     ]
-    CONTEXT = ["personnummer", "personnr", "pnr", "samordningsnummer", "född", "fodd"]
+    CONTEXT: ClassVar[list[str]] = ["personnummer", "personnr", "pnr", "samordningsnummer", "född", "fodd"]
 
     def __init__(self) -> None:
         super().__init__(
@@ -82,7 +83,7 @@ def _valid_in_1900s(yy: int, month: int, day: int) -> bool:
 class PhoneRecognizer(PatternRecognizer):
     """Swedish numbers: +46/0046/0, mobiles 07x and area codes, with the spacing people use."""
 
-    PATTERNS = [
+    PATTERNS: ClassVar[list[Pattern]] = [
         Pattern(
             "swedish phone",
             r"(?<![\d+])(?:\+46|0046)[\s-]?\(?0?\)?\d{1,3}(?:[\s-]?\d){5,8}(?!\d)"
@@ -90,7 +91,17 @@ class PhoneRecognizer(PatternRecognizer):
             0.5,
         ),
     ]
-    CONTEXT = ["tel", "telefon", "mobil", "nummer", "ring", "sms", "nr", "mobilnummer", "telefonnummer"]
+    CONTEXT: ClassVar[list[str]] = [
+        "tel",
+        "telefon",
+        "mobil",
+        "nummer",
+        "ring",
+        "sms",
+        "nr",
+        "mobilnummer",
+        "telefonnummer",
+    ]
 
     def __init__(self) -> None:
         super().__init__(
@@ -117,7 +128,7 @@ class PhoneRecognizer(PatternRecognizer):
 
 
 class EmailRecognizer(PatternRecognizer):
-    PATTERNS = [Pattern("email", r"\b[\w.+-]+@(?:[\w-]+\.)+[a-zA-Z]{2,}\b", 0.6)]
+    PATTERNS: ClassVar[list[Pattern]] = [Pattern("email", r"\b[\w.+-]+@(?:[\w-]+\.)+[a-zA-Z]{2,}\b", 0.6)]
 
     def __init__(self) -> None:
         super().__init__(
@@ -142,14 +153,14 @@ _STREET_SUFFIX = (
 class StreetAddressRecognizer(PatternRecognizer):
     """Street name with a Swedish suffix, a number, an optional letter and "lgh NNNN"."""
 
-    PATTERNS = [
+    PATTERNS: ClassVar[list[Pattern]] = [
         Pattern(
             "street with number",
             rf"(?i)\b[a-zåäöé][a-zåäöé-]*{_STREET_SUFFIX}\s+\d{{1,4}}(?:\s?[a-h](?![a-zåäö]))?(?:,?\s*(?:lgh|lägenhet)\.?\s*\d{{4}})?",
             0.6,
         ),
     ]
-    CONTEXT = ["bor", "adress", "adressen", "bostad", "hemma", "lgh", "portkod", "våning"]
+    CONTEXT: ClassVar[list[str]] = ["bor", "adress", "adressen", "bostad", "hemma", "lgh", "portkod", "våning"]
 
     def __init__(self) -> None:
         super().__init__(
@@ -162,9 +173,15 @@ class StreetAddressRecognizer(PatternRecognizer):
 
 
 class PostalCodeRecognizer(PatternRecognizer):
-    """"NNN NN" followed by a town name, as in a postal address."""
+    """ "NNN NN" followed by a town name, as in a postal address."""
 
-    PATTERNS = [Pattern("postal code with town", r"(?<!\d)[1-9]\d{2}\s?\d{2}\s+[A-ZÅÄÖ][a-zåäöé]+(?:\s[A-ZÅÄÖ][a-zåäö]+)?", 0.5)]
+    PATTERNS: ClassVar[list[Pattern]] = [
+        Pattern(
+            "postal code with town",
+            r"(?<!\d)[1-9]\d{2}\s?\d{2}\s+[A-ZÅÄÖ][a-zåäöé]+(?:\s[A-ZÅÄÖ][a-zåäö]+)?",
+            0.5,
+        )
+    ]
 
     def __init__(self) -> None:
         super().__init__(
@@ -180,8 +197,20 @@ class PostalCodeRecognizer(PatternRecognizer):
 class LicensePlateRecognizer(PatternRecognizer):
     """Swedish plates "ABC 123" / "ABC 12A"; weak on their own, strong next to words about cars."""
 
-    PATTERNS = [Pattern("swedish plate", r"\b[A-HJ-PR-UW-Z]{3}\s?\d{2}[A-HJ-NPR-UW-Z0-9]\b", 0.35)]
-    CONTEXT = ["regnummer", "reg.nr", "regnr", "registreringsnummer", "skylt", "bil", "bilen", "volvo", "kör"]
+    PATTERNS: ClassVar[list[Pattern]] = [
+        Pattern("swedish plate", r"\b[A-HJ-PR-UW-Z]{3}\s?\d{2}[A-HJ-NPR-UW-Z0-9]\b", 0.35)
+    ]
+    CONTEXT: ClassVar[list[str]] = [
+        "regnummer",
+        "reg.nr",
+        "regnr",
+        "registreringsnummer",
+        "skylt",
+        "bil",
+        "bilen",
+        "volvo",
+        "kör",
+    ]
 
     def __init__(self) -> None:
         super().__init__(
