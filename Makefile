@@ -16,6 +16,7 @@ help:
 	@echo "make run    - run the nightly job once (bundled demo when no sources are configured)"
 	@echo "make test   - run the whole test suite"
 	@echo "make check  - ruff and mypy"
+	@echo "make bench  - throughput and memory of each stage on this machine"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -47,6 +48,9 @@ typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy
 
 check: lint typecheck
+
+bench: $(VENV)/.installed
+	$(BIN)/python -m bench.pipeline
 
 clean-venv:
 	rm -rf $(VENV)
