@@ -126,3 +126,22 @@ def test_example_file_is_valid() -> None:
     example = Path(__file__).resolve().parents[1] / "vaktpost.example.toml"
     settings = load_settings(example)
     assert settings.sources, "the example shows how sources are configured"
+
+
+def test_crawl_command_targets() -> None:
+    from vaktpost.crawl_targets import source_for_cli
+
+    settings = load_settings()
+    flashback = source_for_cli(settings, "flashback", "http://mirror.example/", ["/f350", "/t3525802p2", "/f48p3"])
+    assert flashback.base_url == "http://mirror.example"
+    assert (flashback.forums, flashback.threads) == ([350, 48], [3525802])  # type: ignore[union-attr]
+    mastodon = source_for_cli(
+        settings, "mastodon", "https://m.example", ["#LVU", "/api/v1/timelines/tag/socialtj%C3%A4nsten", "/@kim"]
+    )
+    assert (mastodon.hashtags, mastodon.accounts) == (["lvu", "socialtjänsten"], ["kim"])  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="expected a subforum"):
+        source_for_cli(settings, "flashback", None, ["/u123"])
+    with pytest.raises(ValueError, match="needs --base-url"):
+        source_for_cli(settings, "mastodon", None, [])
+    with pytest.raises(ValueError, match="unknown source 'reddit'"):
+        source_for_cli(settings, "reddit", None, [])

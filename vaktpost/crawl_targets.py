@@ -39,12 +39,12 @@ def source_for_cli(settings: Settings, kind: str, base_url: str | None, starts: 
             tags: list[str] = []
             accounts: list[str] = []
             for start in starts:
-                path = urlsplit(start).path
+                path = start if start.startswith("#") else urlsplit(start).path
                 if match := _MASTODON_TAG.match(path):
                     tags.append(unquote(match["tag"]).lower())
                 elif match := _MASTODON_ACCOUNT.match(path):
                     accounts.append(match["acct"])
-                elif path.startswith("#") or re.fullmatch(r"\w+", path):
+                elif re.fullmatch(r"#?\w+", path):
                     tags.append(path.lstrip("#").lower())
                 else:
                     raise ValueError(f"--start {start!r}: expected /api/v1/timelines/tag/<tag>, #tag or /@account")
