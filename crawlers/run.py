@@ -15,7 +15,7 @@ from pydantic import TypeAdapter
 from scrapy.crawler import CrawlerProcess
 
 from crawlers.scrapy_settings import scrapy_settings
-from crawlers.spiders import SPIDERS
+from crawlers.spiders import spider_for
 from crawlers.state import load_state
 from vaktpost.privacy import pseudonym_key
 from vaktpost.settings import SettingsError, SourceConfig, load_settings
@@ -42,7 +42,7 @@ def main(job_file: Path) -> int:
             key=pseudonym_key(settings),
         ),
     )
-    crawler = process.create_crawler(SPIDERS[source.kind])
+    crawler = process.create_crawler(spider_for(source.kind))
     process.crawl(crawler, source=source, state=state)
     process.start()
     stats = crawler.stats.get_stats() if crawler.stats else {}

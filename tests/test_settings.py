@@ -141,7 +141,17 @@ def test_crawl_command_targets() -> None:
     assert (mastodon.hashtags, mastodon.accounts) == (["lvu", "socialtjänsten"], ["kim"])  # type: ignore[union-attr]
     with pytest.raises(ValueError, match="expected a subforum"):
         source_for_cli(settings, "flashback", None, ["/u123"])
-    with pytest.raises(ValueError, match="needs --base-url"):
+    with pytest.raises(ValueError, match=r"mastodon needs settings that have no default \(base_url\)"):
         source_for_cli(settings, "mastodon", None, [])
-    with pytest.raises(ValueError, match="unknown source 'reddit'"):
-        source_for_cli(settings, "reddit", None, [])
+    with pytest.raises(ValueError, match="unknown source 'myspace'"):
+        source_for_cli(settings, "myspace", None, [])
+    telegram = source_for_cli(settings, "telegram", None, ["/s/kanal_ett", "kanal2"])
+    assert telegram.channels == ["kanal_ett", "kanal2"]  # type: ignore[union-attr]
+    reddit = source_for_cli(settings, "reddit", None, ["/r/sweden", "/r/svenskpolitik/search?q=LVU"])
+    assert (reddit.subreddits, reddit.search_terms) == (["sweden", "svenskpolitik"], ["LVU"])  # type: ignore[union-attr]
+    rss = source_for_cli(settings, "rss", None, ["https://news.example/feed/"])
+    assert rss.feeds == ["https://news.example/feed/"]  # type: ignore[union-attr]
+    bluesky = source_for_cli(settings, "bluesky", None, ["/profile/someone.bsky.social"])
+    assert bluesky.actors == ["someone.bsky.social"]  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="forum needs settings"):
+        source_for_cli(settings, "forum", "https://forum.example", [])

@@ -12,47 +12,39 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
 from pydantic import (
-    BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
     field_validator,
-    model_validator,
 )
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
 from vaktpost import __version__
 from vaktpost.schema import LABELS, Label
+from vaktpost.sources import SOURCE_KINDS, AnySource, FlashbackSource, MastodonSource, Section, SourceConfig
+
+__all__ = [  # the source models are re-exported: most callers only need settings
+    "SOURCE_KINDS",
+    "FlashbackSource",
+    "MastodonSource",
+    "Settings",
+    "SettingsError",
+    "SourceConfig",
+    "load_settings",
+]
 
 CONFIG_ENV = "VAKTPOST_CONFIG"
 DEFAULT_CONFIG = Path("vaktpost.toml")
-
-# Swedish terms that the campaign and the harassment around it use; the default scope of every source.
-DEFAULT_SEARCH_TERMS = [
-    "socialtjänsten",
-    "soc",
-    "socialen",
-    "LVU",
-    "socialsekreterare",
-    "omhändertagande",
-    "familjehem",
-]
-DEFAULT_HASHTAGS = ["lvu", "socialtjänsten", "soc", "socialen", "stoppasocialtjänsten"]
 
 
 class SettingsError(Exception):
     """A setting is missing, malformed or out of range; the message names the key, the value and the fix."""
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class CrawlSettings(_Section):
+class CrawlSettings(Section):
     """How politely and how far the crawlers go. Per-source delays override ``default_delay_s``."""
 
     contact_url: str = Field(
@@ -75,57 +67,7 @@ class CrawlSettings(_Section):
         return self.user_agent or f"Vaktpost/{__version__} (+{self.contact_url})"
 
 
-class _Source(_Section):
-    name: str = Field(default="", pattern=r"^$|^[a-z][a-z0-9_-]*$", description="unique name; defaults to kind")
-    base_url: str
-    delay_s: float | None = Field(default=None, ge=0.0, description="seconds between requests to this source")
-    since_days: int | None = Field(default=None, ge=1, description="overrides crawl.since_days for this source")
-    enabled: bool = True
-
-    @field_validator("base_url")
-    @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            raise ValueError("expected an http:// or https:// URL")
-        return value.rstrip("/")
-
-    @model_validator(mode="after")
-    def _default_name(self) -> _Source:
-        if not self.name:
-            self.name = str(getattr(self, "kind"))  # noqa: B009 - every subclass declares kind
-        return self
-
-
-class FlashbackSource(_Source):
-    """Flashback Forum: watched subforums and threads, crawled page by page (guests see 12 posts a page)."""
-
-    kind: Literal["flashback"]
-    base_url: str = "https://www.flashback.org"
-    forums: list[int] = Field(default_factory=list, description="subforum ids, as in /f<id>")
-    threads: list[int] = Field(default_factory=list, description="thread ids, as in /t<id>")
-    delay_s: float | None = Field(default=5.0, ge=0.0)
-    posts_per_page: int = Field(default=12, ge=1)
-
-
-class MastodonSource(_Source):
-    """One Mastodon instance: public hashtag and account timelines, no login."""
-
-    kind: Literal["mastodon"]
-    hashtags: list[str] = Field(default_factory=lambda: list(DEFAULT_HASHTAGS))
-    accounts: list[str] = Field(default_factory=list, description="handles, user or user@domain")
-    page_size: int = Field(default=40, ge=1, le=40)
-
-    @field_validator("hashtags")
-    @classmethod
-    def _bare_tags(cls, tags: list[str]) -> list[str]:
-        return [tag.lstrip("#").lower() for tag in tags]
-
-
-SourceConfig = Annotated[FlashbackSource | MastodonSource, Field(discriminator="kind")]
-SOURCE_KINDS = ("flashback", "mastodon")
-
-
-class AnalysisSettings(_Section):
+class AnalysisSettings(Section):
     """Which analyser scores posts and where a score becomes a flag."""
 
     thresholds: dict[Label, float] = Field(default_factory=lambda: dict.fromkeys(LABELS, 0.5))
@@ -143,7 +85,7 @@ class AnalysisSettings(_Section):
         return merged
 
 
-class StoreSettings(_Section):
+class StoreSettings(Section):
     backend: Literal["sqlite"] = "sqlite"
     sqlite_path: Path | None = Field(default=None, description="defaults to <data_dir>/vaktpost.db")
 
@@ -151,7 +93,7 @@ class StoreSettings(_Section):
 IMMEDIATE_LABELS: tuple[Label, ...] = ("threat", "doxxing")
 
 
-class ImmediateRule(_Section):
+class ImmediateRule(Section):
     """Alert within the run when a post is flagged with one of these labels at or above ``min_score``."""
 
     enabled: bool = True
@@ -160,7 +102,7 @@ class ImmediateRule(_Section):
     severity: Literal["critical", "high", "medium", "low"] = "critical"
 
 
-class AlertSettings(_Section):
+class AlertSettings(Section):
     review_url: str = Field(
         default="http://127.0.0.1:8000", description="base URL of the review app, for links in alerts"
     )
@@ -189,7 +131,7 @@ class Settings(BaseSettings):
 
     @field_validator("sources")
     @classmethod
-    def _unique_names(cls, sources: list[FlashbackSource | MastodonSource]) -> list[Any]:
+    def _unique_names(cls, sources: list[AnySource]) -> list[Any]:
         seen: set[str] = set()
         for source in sources:
             if source.name in seen:
@@ -210,7 +152,7 @@ class Settings(BaseSettings):
         return init_settings, env_settings, InitSettingsSource(settings_cls, init_kwargs=_file_values.get())
 
     @property
-    def enabled_sources(self) -> list[FlashbackSource | MastodonSource]:
+    def enabled_sources(self) -> list[AnySource]:
         return [source for source in self.sources if source.enabled]
 
 

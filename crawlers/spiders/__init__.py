@@ -2,13 +2,26 @@
 
 from __future__ import annotations
 
-from crawlers.spiders.base import SourceSpider
-from crawlers.spiders.flashback import FlashbackSpider
-from crawlers.spiders.mastodon import MastodonSpider
+from importlib import import_module
 
-SPIDERS: dict[str, type[SourceSpider]] = {
-    "flashback": FlashbackSpider,
-    "mastodon": MastodonSpider,
+from crawlers.spiders.base import SourceSpider
+
+SPIDERS: dict[str, str] = {
+    "flashback": "crawlers.spiders.flashback:FlashbackSpider",
+    "mastodon": "crawlers.spiders.mastodon:MastodonSpider",
+    "reddit": "crawlers.spiders.reddit:RedditSpider",
+    "telegram": "crawlers.spiders.telegram:TelegramSpider",
+    "bluesky": "crawlers.spiders.bluesky:BlueskySpider",
+    "rss": "crawlers.spiders.rss:RssSpider",
+    "forum": "crawlers.spiders.forum:ForumSpider",
 }
 
-__all__ = ["SPIDERS", "SourceSpider"]
+
+def spider_for(kind: str) -> type[SourceSpider]:
+    """The spider class of a source kind, imported only when that kind is crawled."""
+    module, _, name = SPIDERS[kind].partition(":")
+    spider: type[SourceSpider] = getattr(import_module(module), name)
+    return spider
+
+
+__all__ = ["SPIDERS", "SourceSpider", "spider_for"]
