@@ -18,7 +18,7 @@ from typing import Any
 from index.store import SearchPage, SearchQuery, StoredPost, StoreError, UpsertResult
 from vaktpost.schema import LABELS, Alert, AnalysedPost, DeliveryStatus, Post, RunReport, Verdict
 
-STORE_SCHEMA_VERSION = 1
+STORE_SCHEMA_VERSION = 2
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -36,6 +36,8 @@ CREATE TABLE IF NOT EXISTS posts (
     collected_at TEXT NOT NULL,
     thread_id TEXT,
     reply_to TEXT,
+    forwarded_from TEXT,
+    metrics TEXT,
     evidence TEXT,
     verdict TEXT NOT NULL,
     severity REAL NOT NULL,
@@ -108,6 +110,12 @@ END;
 """
 
 
+# From a store version to the next: the statements that bring an existing database up to date.
+_MIGRATIONS = {
+    1: ["ALTER TABLE posts ADD COLUMN forwarded_from TEXT", "ALTER TABLE posts ADD COLUMN metrics TEXT"],
+}
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat()
 
@@ -133,7 +141,13 @@ class SQLiteStore:
             raise StoreError(
                 f"{self.path} has store schema {version}, newer than this Vaktpost ({STORE_SCHEMA_VERSION}); upgrade"
             )
+        if version == 1:
+            for step in _MIGRATIONS[1]:
+                self._db.execute(step)
+        had_index = self._db.execute("SELECT 1 FROM sqlite_master WHERE name = 'posts_fts'").fetchone()
         self._db.executescript(_SCHEMA)
+        if not had_index:
+            self._db.execute("INSERT INTO posts_fts (posts_fts) VALUES ('rebuild')")  # index rows that predate it
         self._db.execute(f"PRAGMA user_version={STORE_SCHEMA_VERSION}")
 
     @contextmanager
@@ -160,9 +174,9 @@ class SQLiteStore:
                 db.execute(
                     """
                     INSERT INTO posts (id, source, url, author_id, author_name, title, text, quoted_text, lang,
-                        created_at, collected_at, thread_id, reply_to, evidence, verdict, severity, flagged,
-                        analysed_at, first_seen_run)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        created_at, collected_at, thread_id, reply_to, forwarded_from, metrics, evidence, verdict,
+                        severity, flagged, analysed_at, first_seen_run)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (id) DO UPDATE SET
                         verdict = excluded.verdict,
                         severity = excluded.severity,
@@ -185,6 +199,8 @@ class SQLiteStore:
                         post.collected_at.isoformat(),
                         post.thread_id,
                         post.reply_to,
+                        post.forwarded_from,
+                        json.dumps(post.metrics) if post.metrics else None,
                         post.evidence.model_dump_json() if post.evidence else None,
                         verdict.model_dump_json(),
                         verdict.severity,
@@ -399,6 +415,8 @@ def _stored(row: sqlite3.Row) -> StoredPost:
         collected_at=row["collected_at"],
         thread_id=row["thread_id"],
         reply_to=row["reply_to"],
+        forwarded_from=row["forwarded_from"],
+        metrics=json.loads(row["metrics"]) if row["metrics"] else {},
         evidence=json.loads(row["evidence"]) if row["evidence"] else None,
     )
     return StoredPost(

@@ -126,3 +126,50 @@ def test_an_unopenable_store_says_where(tmp_path: Path) -> None:
     blocker.write_text("not a directory")
     with pytest.raises(StoreError, match=str(blocker)):
         SQLiteStore(blocker / "store.db")
+
+
+def test_a_version_1_store_is_migrated_in_place(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE posts (id TEXT PRIMARY KEY, source TEXT NOT NULL, url TEXT NOT NULL, author_id TEXT, "
+        "author_name TEXT, title TEXT, text TEXT NOT NULL, quoted_text TEXT, lang TEXT, created_at TEXT NOT NULL, "
+        "collected_at TEXT NOT NULL, thread_id TEXT, reply_to TEXT, evidence TEXT, verdict TEXT NOT NULL, "
+        "severity REAL NOT NULL, flagged INTEGER NOT NULL, analysed_at TEXT NOT NULL, first_seen_run TEXT, "
+        "review_status TEXT NOT NULL DEFAULT 'new', assignee TEXT, corrected_labels TEXT)"
+    )
+    item = analysed(1, flags=("threat",))
+    old.execute(
+        "INSERT INTO posts (id, source, url, text, created_at, collected_at, verdict, severity, flagged, analysed_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            item.post.id,
+            "flashback",
+            item.post.url,
+            item.post.text,
+            item.post.created_at.isoformat(),
+            item.post.collected_at.isoformat(),
+            item.verdict.model_dump_json(),
+            0.8,
+            1,
+            item.verdict.analysed_at.isoformat(),
+        ),
+    )
+    old.execute("PRAGMA user_version = 1")
+    old.commit()
+    old.close()
+    store = SQLiteStore(path)
+    try:
+        assert store.get("flashback:1").post.metrics == {}  # type: ignore[union-attr]
+        newer = analysed(2)
+        newer = newer.model_copy(
+            update={"post": newer.post.model_copy(update={"metrics": {"views": 12}, "forwarded_from": "kanal"})}
+        )
+        store.upsert([newer])
+        again = store.get("flashback:2")
+        assert again is not None and again.post.metrics == {"views": 12} and again.post.forwarded_from == "kanal"
+        assert (
+            store.search(SearchQuery(text="vanlig", flagged_only=False)).total == 1
+        )  # full-text index rebuilt for new rows
+    finally:
+        store.close()

@@ -11,7 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: posts gained ``metrics`` and ``forwarded_from`` (optional; version-1 records still read)."""
 
 Label = Literal["disinformation", "doxxing", "threat", "harassment"]
 
@@ -63,6 +64,10 @@ class Post(_Record):
     collected_at: UtcDatetime
     thread_id: str | None = None
     reply_to: str | None = None
+    forwarded_from: str | None = Field(
+        default=None, description="public name of the channel or account a forwarded post came from"
+    )
+    metrics: dict[str, int] = Field(default_factory=dict, description="platform counters: views, replies, score")
     evidence: Evidence | None = None
 
     @model_validator(mode="after")
