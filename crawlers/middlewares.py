@@ -1,19 +1,26 @@
-"""Scrapy middlewares: evidence capture for every response that yields a post."""
+"""Scrapy middlewares: evidence capture for every response that yields a post; polite retries."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator, Iterable
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 
-from scrapy import Spider, signals
+from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
+from scrapy.downloadermiddlewares.retry import RetryMiddleware
 from scrapy.http import Response
+from scrapy.utils.defer import maybe_deferred_to_future
+from twisted.internet import reactor, task
 
 from crawlers.evidence import CapturedResponse, WarcEvidenceWriter
 
 EVIDENCE_FIELD = "evidence"
+RETRY_AFTER_MAX_S = 600.0
+log = logging.getLogger(__name__)
 
 
 class EvidenceMiddleware:
@@ -72,3 +79,42 @@ class EvidenceMiddleware:
 
 
 _REASONS = {200: "OK", 203: "Non-Authoritative Information", 206: "Partial Content"}
+
+
+class RetryAfterMiddleware(RetryMiddleware):
+    """Scrapy's retries, but a 429 or 503 waits as long as the server's ``Retry-After`` asks.
+
+    A wait longer than ``VAKTPOST_RETRY_AFTER_MAX_S`` is not sat out: the request fails and is reported,
+    and the next run tries again.
+    """
+
+    async def process_response(  # type: ignore[override]
+        self, request: Request, response: Response, spider: Spider | None = None
+    ) -> Request | Response:
+        if response.status in (429, 503) and not request.meta.get("dont_retry", False):
+            wait = retry_after_seconds(response.headers.get(b"Retry-After"), datetime.now(UTC))
+            limit = self.crawler.settings.getfloat("VAKTPOST_RETRY_AFTER_MAX_S", RETRY_AFTER_MAX_S)
+            if wait is not None and wait > limit:
+                log.warning("%s asks to wait %.0f s (over %.0f s): giving up for this run", request.url, wait, limit)
+                return response
+            if wait:
+                log.info("%s answered %d: waiting %.1f s as Retry-After asks", request.url, response.status, wait)
+                await maybe_deferred_to_future(task.deferLater(reactor, wait, lambda: None))
+        result: Request | Response = super().process_response(request, response)
+        return result
+
+
+def retry_after_seconds(header: bytes | None, now: datetime) -> float | None:
+    """Seconds to wait from a Retry-After header: delta-seconds or an HTTP date; None if absent or unreadable."""
+    if not header:
+        return None
+    value = header.decode("latin-1").strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - now).total_seconds())

@@ -39,6 +39,10 @@ def scrapy_settings(
         "LOG_LEVEL": "DEBUG" if settings.log_level == "DEBUG" else "INFO",
         "LOG_FORMATTER": "crawlers.logformatter.PrivacyLogFormatter",
         "SPIDER_MIDDLEWARES": {"crawlers.middlewares.EvidenceMiddleware": 950},
+        "DOWNLOADER_MIDDLEWARES": {
+            "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+            "crawlers.middlewares.RetryAfterMiddleware": 550,
+        },
         "ITEM_PIPELINES": {"crawlers.pipelines.PostPipeline": 100},
         "FEEDS": {str(out): {"format": "jsonlines", "encoding": "utf8", "overwrite": True}},
         "FEED_EXPORT_ENCODING": "utf-8",

@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -211,3 +212,59 @@ def test_tampered_evidence_is_detected(settings: Settings, tmp_path: Path, direc
     data[evidence.offset + 200] ^= 0xFF
     warc.write_bytes(bytes(data))
     assert not verify(settings.data_dir, evidence)
+
+
+class Flaky:
+    """Wraps a site: answers some paths with errors first, or slowly, and records when each request came."""
+
+    def __init__(
+        self,
+        site: FlashbackSite,
+        faults: dict[str, list[tuple[int, dict[str, str]]]],
+        slow: frozenset[str] = frozenset(),
+    ) -> None:
+        self.site = site
+        self.faults = faults
+        self.slow = slow
+        self.seen: list[tuple[str, float]] = []
+
+    def handle(self, path: str, query: str, host: str = "") -> Page:
+        self.seen.append((path, time.monotonic()))
+        if path in self.slow:
+            time.sleep(3)
+        if self.faults.get(path):
+            status, headers = self.faults[path].pop(0)
+            return Page(status, b"busy", "text/plain", tuple(headers.items()))
+        return self.site.handle(path, query, host)
+
+
+def test_429_waits_as_long_as_retry_after_and_500_is_retried(
+    settings: Settings, tmp_path: Path, corpus: Corpus
+) -> None:
+    flaky = Flaky(
+        FlashbackSite(corpus),
+        {"/f48": [(429, {"Retry-After": "2"})], "/t3533915": [(500, {}), (503, {})]},
+    )
+    with ReplayServer({"f": flaky}, default="f") as server:
+        result, posts = run_crawl(forum_source(server.url, [48]), settings, tmp_path)
+    listing = [at for path, at in flaky.seen if path == "/f48"]
+    assert len(listing) == 2 and listing[1] - listing[0] >= 2.0
+    assert [path for path, _ in flaky.seen].count("/t3533915") == 3  # 500, 503, then the page
+    assert result.failures == {}
+    assert len(posts) == sum(1 for f, _, _ in corpus.forum_posts() if f.id == 48)
+
+
+def test_unreasonable_retry_after_and_timeouts_are_reported(
+    data_dir: Path, tmp_path: Path, corpus: Corpus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VAKTPOST_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("VAKTPOST_CRAWL__DOWNLOAD_TIMEOUT_S", "1")
+    monkeypatch.setenv("VAKTPOST_CRAWL__RETRIES", "1")
+    from vaktpost.settings import load_settings
+
+    settings = load_settings()
+    flaky = Flaky(FlashbackSite(corpus), {"/f112": [(429, {"Retry-After": "86400"})]}, slow=frozenset({"/f350"}))
+    with ReplayServer({"f": flaky}, default="f") as server:
+        result, posts = run_crawl(forum_source(server.url, [112, 350]), settings, tmp_path)
+    assert posts == []
+    assert result.failures == {"http_429": 1, "timeout": 1}
