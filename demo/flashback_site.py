@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from html import escape
+from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 from demo.corpus import Corpus, Forum, ForumPost, Thread
@@ -18,6 +19,7 @@ from demo.corpus import Corpus, Forum, ForumPost, Thread
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 POSTS_PER_PAGE = 12
 THREADS_PER_PAGE = 50
+SEARCH_HITS_PER_PAGE = 25
 WINDOWS_1252_FORUMS = {112}
 
 ROBOTS = "User-agent: *\nCrawl-delay: 5\nDisallow: /sok/\nDisallow: /login.php\n"
@@ -36,13 +38,16 @@ class Page:
 
 
 class FlashbackSite:
-    def __init__(self, corpus: Corpus, threads_per_page: int = THREADS_PER_PAGE) -> None:
+    def __init__(self, corpus: Corpus, threads_per_page: int = THREADS_PER_PAGE, robots: str = ROBOTS) -> None:
         self.corpus = corpus
         self.threads_per_page = threads_per_page
+        self.robots = robots
 
     def handle(self, path: str, query: str, host: str = "") -> Page:
         if path == "/robots.txt":
-            return Page(200, ROBOTS.encode(), "text/plain; charset=utf-8")
+            return Page(200, self.robots.encode(), "text/plain; charset=utf-8")
+        if path.rstrip("/") == "/sok":
+            return self._search(parse_qs(query))
         if match := _FORUM.match(path):
             forum = self._forum(int(match["forum"]))
             if forum is not None:
@@ -137,6 +142,38 @@ class FlashbackSite:
         )
         return _html(200, thread.title, body, self._charset(forum), head)
 
+    def _search(self, params: dict[str, list[str]]) -> Page:
+        """Keyword search, newest posts first, as /sok/?query=...&so=pd&page=N answers."""
+        words = [_fold(word) for word in " ".join(params.get("query", [""])).split()]
+        page = max(1, int(params.get("page", ["1"])[0] or 1))
+        hits = sorted(
+            (
+                (forum, thread, post)
+                for forum, thread, post in self.corpus.forum_posts()
+                if words and all(word in _fold(post.text) for word in words)
+            ),
+            key=lambda hit: hit[2].id,
+            reverse=True,
+        )
+        pages = max(1, math.ceil(len(hits) / SEARCH_HITS_PER_PAGE))
+        shown = hits[(page - 1) * SEARCH_HITS_PER_PAGE : page * SEARCH_HITS_PER_PAGE] if page <= pages else []
+        blocks = [
+            f'<div class="post post-small" id="post{post.id}"><div class="post-heading">'
+            f'{_heading_date(post.created_at)} i <a href="/f{forum.id}">{escape(forum.title)}</a></div>'
+            f'<div class="post-body"><a href="/p{post.id}#p{post.id}"><strong>{escape(thread.title)}</strong></a>'
+            f"<!-- /t{thread.id} --><small>Postat av "
+            + (f'<a href="/u{post.user_id}">{escape(post.author)}</a>' if post.user_id else escape(post.author))
+            + f'</small><div class="post_message">{escape(post.text[:200])}</div></div></div>'
+            for forum, thread, post in shown
+        ]
+        query = escape(" ".join(params.get("query", [""])))
+        nav = ""
+        if page < pages:
+            following = f"/sok/?query={query}&amp;so=pd&amp;page={page + 1}"
+            nav = f'<div class="pagination"><a rel="next" href="{following}">Nästa</a></div>'
+        body = f'<h1>Sökresultat för {query}</h1><div id="posts">{"".join(blocks)}</div>{nav}'
+        return _html(200, "Sök", body, "utf-8")
+
     def _permalink(self, post_id: int) -> Page:
         for forum in self.corpus.forums:
             for thread in forum.threads:
@@ -184,6 +221,10 @@ def _post_html(post: ForumPost, ordinal: int) -> str:
         f'<div class="post_message" id="post_message_{post.id}">{quote}{_paragraphs(post.text)}</div></div>'
         f'</div><!--/.post-row--></div><a id="postcount{ordinal}" name="{ordinal}"></a></div>'
     )
+
+
+def _fold(text: str) -> str:
+    return text.lower().translate(str.maketrans("åäöé", "aaoe"))
 
 
 def _paragraphs(text: str) -> str:

@@ -268,3 +268,31 @@ def test_unreasonable_retry_after_and_timeouts_are_reported(
         result, posts = run_crawl(forum_source(server.url, [112, 350]), settings, tmp_path)
     assert posts == []
     assert result.failures == {"http_429": 1, "timeout": 1}
+
+
+def test_flashback_keyword_search_finds_threads_outside_watched_forums(
+    settings: Settings, tmp_path: Path, corpus: Corpus
+) -> None:
+    site = FlashbackSite(corpus, robots="User-agent: *\nDisallow: /login.php\n")
+    source = FlashbackSource(
+        kind="flashback", base_url="http://x", search_terms=["barnrövare"], delay_s=0, since_days=60
+    )
+    hits = [(t, p) for _, t, p in corpus.forum_posts() if "barnrövare" in p.text.lower()]
+    assert hits, "the demo corpus has posts with the search term"
+    with ReplayServer({"f": site}, default="f") as server:
+        source = source.model_copy(update={"base_url": server.url})
+        result, posts = run_crawl(source, settings, tmp_path / "1")
+        crawlers.commit_state(result, settings)
+        _, again = run_crawl(source, settings, tmp_path / "2")
+    found = {p.id for p in posts}
+    assert {f"flashback:{post.id}" for _, post in hits} <= found
+    assert {p.thread_id for p in posts} == {f"flashback:t{thread.id}" for thread, _ in hits}
+    assert again == []
+
+
+def test_flashback_search_obeys_robots_txt(settings: Settings, tmp_path: Path, corpus: Corpus) -> None:
+    source = FlashbackSource(kind="flashback", base_url="http://x", search_terms=["soc"], delay_s=0)
+    with ReplayServer({"f": FlashbackSite(corpus)}, default="f") as server:  # the demo's robots.txt forbids /sok/
+        _, posts = run_crawl(source.model_copy(update={"base_url": server.url}), settings, tmp_path)
+        assert not any("/sok/" in request for request in server.requests)
+    assert posts == []

@@ -1,4 +1,4 @@
-"""Flashback Forum: subforum listings -> changed threads -> every new page of them.
+"""Flashback Forum: subforum listings and keyword searches -> changed threads -> every new page of them.
 
 Markup as documented in docs/sources (bootstrap layout): posts are ``div.post`` holding
 ``div.post_message#post_message_<id>``; post ids are global and increase with time, so they are the
@@ -12,6 +12,7 @@ import re
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 import scrapy
 from lxml import html as lxml_html
@@ -29,6 +30,7 @@ _USER_URL = re.compile(r"/u(?P<user>\d+)")
 _QUOTED_POST = re.compile(r"#?p(?P<post>\d+)")
 _QUOTE_HEADER = re.compile(r"^\s*(citat:\s*)?(ursprungligen postat av[^\n]*)?\s*", re.I)
 _QUOTE_SELECTORS = ".post-bbcode-quote-wrapper, .post-quote-holder"
+MAX_SEARCH_PAGES = 10  # a search is a net for new threads, not an archive walk
 
 
 class FlashbackSpider(SourceSpider):
@@ -41,6 +43,8 @@ class FlashbackSpider(SourceSpider):
         for thread in self.source.threads:
             known = self.state.get("threads", {}).get(str(thread), {})
             yield self._thread_request(thread, int(known.get("last_page", 1)), replies=None)
+        for term in self.source.search_terms:
+            yield self._search_request(term, 1)
 
     def _listing_request(self, forum: int, page: int) -> scrapy.Request:
         path = f"/f{forum}" if page == 1 else f"/f{forum}p{page}"
@@ -59,6 +63,47 @@ class FlashbackSpider(SourceSpider):
             errback=self.on_error,
             cb_kwargs={"thread": thread, "page": max(page, 1), "replies": replies},
         )
+
+    def _search_request(self, term: str, page: int) -> scrapy.Request:
+        query = urlencode({"query": term, "so": "pd", "sp": "1", "search_post": "1", "page": str(page)})
+        return scrapy.Request(
+            self.url(f"/sok/?{query}"),
+            callback=self.parse_search,
+            errback=self.on_error,
+            cb_kwargs={"term": term, "page": page},
+        )
+
+    # -- keyword search ----------------------------------------------------------------------------
+
+    def parse_search(self, response: Response, term: str, page: int) -> Iterator[Any]:
+        """Search hits lead to the thread pages holding them (snippets are never stored as posts)."""
+        if (wall := self.blocked(response)) or response.status >= 400:
+            self.fail(wall or f"http_{response.status}", response)
+            return
+        if not response.css("#posts"):
+            self.fail("unexpected_markup", response, "no #posts on a search page")
+            return
+        searches = self.next_state.setdefault("searches", {})
+        seen = int(self.state.get("searches", {}).get(term, 0))
+        reached_known = False
+        for hit in response.css("#posts div.post[id^=post]"):
+            post_id = int(hit.attrib["id"].removeprefix("post"))
+            searches[term] = max(int(searches.get(term, 0)), post_id)
+            if post_id <= seen:
+                reached_known = True  # hits are newest first: the rest were found before
+                continue
+            yield scrapy.Request(self.url(f"/p{post_id}"), callback=self.parse_search_hit, errback=self.on_error)
+        more = response.css("a[rel=next]::attr(href)").get()
+        if more and not reached_known and page < MAX_SEARCH_PAGES:
+            yield self._search_request(term, page + 1)
+
+    def parse_search_hit(self, response: Response) -> Iterator[Any]:
+        """A /p<id> permalink redirects into its thread page: read that page and the thread after it."""
+        match = _THREAD_URL.search(response.url)
+        if not match:
+            self.fail("unexpected_redirect", response, "a post permalink did not lead to a thread page")
+            return
+        yield from self.parse_thread(response, int(match["thread"]), int(match["page"] or 1), replies=None)
 
     # -- subforum listings -------------------------------------------------------------------------
 
