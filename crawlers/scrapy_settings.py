@@ -31,7 +31,7 @@ def scrapy_settings(
         "RETRY_HTTP_CODES": [429, 500, 502, 503, 504, 522, 524, 408],
         "CLOSESPIDER_PAGECOUNT": crawl.max_pages,
         # Stop gracefully (state and evidence written) a little before the parent kills the process.
-        "CLOSESPIDER_TIMEOUT": max(1.0, min(crawl.run_timeout_s - 30, crawl.run_timeout_s * 0.9)),
+        "CLOSESPIDER_TIMEOUT": _graceful_stop(crawl.run_timeout_s),
         "HTTPCACHE_ENABLED": crawl.http_cache,
         "HTTPCACHE_DIR": str(data.http_cache / source.name),
         "COOKIES_ENABLED": False,
@@ -52,3 +52,9 @@ def scrapy_settings(
         "VAKTPOST_PSEUDONYM_KEY": key.decode("utf-8"),
         "VAKTPOST_SINCE_DAYS": source.since_days or crawl.since_days,
     }
+
+
+def _graceful_stop(run_timeout_s: float) -> float:
+    """When Scrapy stops on its own: 30 s (or a tenth, for short limits) before the parent kills it."""
+    margin = 30.0 if run_timeout_s > 300 else run_timeout_s * 0.1
+    return max(1.0, run_timeout_s - margin)

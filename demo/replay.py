@@ -30,6 +30,7 @@ class ReplayServer:
         self.sites = sites
         self.default = default
         self.requests: list[str] = []
+        self.user_agents: list[str] = []
         self._server = ThreadingHTTPServer((host, port), self._handler())
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -65,6 +66,7 @@ class ReplayServer:
                 host = (target.hostname or self.headers.get("Host", "").split(":")[0]).lower()
                 site = server.sites.get(host) or (server.sites.get(server.default) if server.default else None)
                 server.requests.append(f"{host}{target.path}{'?' + target.query if target.query else ''}")
+                server.user_agents.append(self.headers.get("User-Agent", ""))
                 if site is None:
                     page = Page(502, f"unknown host {host}".encode(), "text/plain; charset=utf-8")
                 else:

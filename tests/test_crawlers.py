@@ -296,3 +296,60 @@ def test_flashback_search_obeys_robots_txt(settings: Settings, tmp_path: Path, c
         _, posts = run_crawl(source.model_copy(update={"base_url": server.url}), settings, tmp_path)
         assert not any("/sok/" in request for request in server.requests)
     assert posts == []
+
+
+def test_user_agent_names_the_contact_and_the_dev_cache_spares_the_site(
+    data_dir: Path, tmp_path: Path, corpus: Corpus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("VAKTPOST_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("VAKTPOST_CRAWL__CONTACT_URL", "https://kommun.example.se/vaktpost")
+    monkeypatch.setenv("VAKTPOST_CRAWL__HTTP_CACHE", "true")
+    from vaktpost.settings import load_settings
+
+    settings = load_settings()
+    with ReplayServer({"f": FlashbackSite(corpus)}, default="f") as server:
+        source = forum_source(server.url, [48])
+        _, first = run_crawl(source, settings, tmp_path / "1")
+        asked = len(server.requests)
+        _, second = run_crawl(source, settings, tmp_path / "2")  # state not committed: same pages again
+        assert len(server.requests) == asked, "the second crawl was answered from the development cache"
+        assert all(
+            ua.startswith("Vaktpost/") and "(+https://kommun.example.se/vaktpost)" in ua for ua in server.user_agents
+        )
+    assert {p.id for p in second} == {p.id for p in first} and first
+
+
+def test_a_killed_crawl_keeps_what_it_collected_and_the_next_run_completes_it(
+    data_dir: Path, tmp_path: Path, corpus: Corpus, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from index.sqlite import SQLiteStore
+    from vaktpost.schema import LABELS, AnalysedPost, Verdict
+    from vaktpost.settings import load_settings
+
+    monkeypatch.setenv("VAKTPOST_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("VAKTPOST_CRAWL__RUN_TIMEOUT_S", "4")
+    slow_pages = frozenset({"/t3533915p2", "/t3537851p2"})
+    settings = load_settings()
+    store = SQLiteStore(tmp_path / "store.db")
+
+    def deliver(posts: list[Post]) -> None:
+        store.upsert(
+            [AnalysedPost(post=p, verdict=Verdict(post_id=p.id, scores=dict.fromkeys(LABELS, 0.0))) for p in posts]
+        )
+
+    with ReplayServer({"f": Flaky(FlashbackSite(corpus), {}, slow=slow_pages)}, default="f") as server:
+        cut = crawlers.crawl(forum_source(server.url, [48]), settings, tmp_path / "1")
+        partial = list(crawlers.read_posts(cut.posts_file))
+    assert not cut.ok and "stopped after 4 s" in (cut.error or "")
+    assert not crawlers.commit_state(cut, settings)
+    deliver(partial)
+    monkeypatch.setenv("VAKTPOST_CRAWL__RUN_TIMEOUT_S", "600")
+    settings = load_settings()
+    with ReplayServer({"f": FlashbackSite(corpus)}, default="f") as server:
+        done, rest = run_crawl(forum_source(server.url, [48]), settings, tmp_path / "2")
+        assert crawlers.commit_state(done, settings)
+    deliver(rest)
+    expected = sum(1 for f, _, _ in corpus.forum_posts() if f.id == 48)
+    assert 0 < len(partial) < expected
+    assert store.summary()["posts"] == expected and store.summary()["duplicates"] == 0
+    store.close()
