@@ -221,3 +221,20 @@ def test_demo_and_real_data_never_mix(tmp_path: Path) -> None:
     (tmp_path / "vaktpost.toml").write_text('[[sources]]\nkind = "flashback"\nforums = [1]\n', encoding="utf-8")
     result = vaktpost("run", cwd=tmp_path, env={k: v for k, v in os.environ.items() if not k.startswith("VAKTPOST_")})
     assert result.returncode == 2 and "holds the fictional demo" in result.stderr
+
+
+def test_every_stored_post_has_verifiable_evidence(
+    first_run: subprocess.CompletedProcess[str], workspace: tuple[Path, dict[str, str]]
+) -> None:
+    from crawlers.evidence import verify
+    from index import SearchQuery
+
+    data_dir = workspace[0] / "var"
+    store = SQLiteStore(data_dir / "vaktpost.db")
+    try:
+        page = store.search(SearchQuery(flagged_only=False, limit=10_000))
+    finally:
+        store.close()
+    assert page.total == len(page.items) > 300
+    unverified = [i.post.id for i in page.items if i.post.evidence is None or not verify(data_dir, i.post.evidence)]
+    assert unverified == []
