@@ -11,24 +11,24 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pydantic import TypeAdapter
+from pydantic import TypeAdapter, ValidationError
 from scrapy.crawler import CrawlerProcess
 
 from crawlers.scrapy_settings import scrapy_settings
 from crawlers.spiders import spider_for
 from crawlers.state import load_state
 from vaktpost.privacy import pseudonym_key
-from vaktpost.settings import SettingsError, SourceConfig, load_settings
+from vaktpost.settings import Settings, SourceConfig, format_errors
 
 FAILED_PREFIX = "vaktpost/failed/"
 
 
 def main(job_file: Path) -> int:
     job = json.loads(job_file.read_text(encoding="utf-8"))
-    try:
-        settings = load_settings(Path(job["config"]) if job.get("config") else None)
-    except SettingsError as err:
-        print(err, file=sys.stderr)
+    try:  # the parent's settings as it validated them; secrets come from the environment, never the file
+        settings = Settings.model_validate(job["settings"])
+    except ValidationError as err:
+        print(format_errors(err, Path("crawl job")), file=sys.stderr)
         return 2
     source: Any = TypeAdapter(SourceConfig).validate_python(job["source"])
     state = load_state(Path(job["state"]))

@@ -48,7 +48,6 @@ def crawl(
     settings: Settings,
     work_dir: Path,
     *,
-    config: Path | None = None,
     run_id: str | None = None,
     proxy: str | None = None,
 ) -> CrawlResult:
@@ -66,7 +65,7 @@ def crawl(
         ok=False,
     )
     job: dict[str, Any] = {
-        "config": str(config) if config else None,
+        "settings": settings.model_dump(mode="json", exclude={"pseudonym_key"}),
         "source": source.model_dump(mode="json"),
         "state": str(state_path(data.state, source.name)),
         "out": str(out),
@@ -77,7 +76,6 @@ def crawl(
     job_file = work_dir / f"{source.name}.job.json"
     job_file.write_text(json.dumps(job, indent=1), encoding="utf-8")
     env = dict(os.environ)
-    env["VAKTPOST_DATA_DIR"] = str(settings.data_dir)
     if proxy:
         env.update(http_proxy=proxy, HTTP_PROXY=proxy, no_proxy="", NO_PROXY="")
     started = time.monotonic()

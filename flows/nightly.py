@@ -50,7 +50,7 @@ def nightly(config: str | None = None) -> RunReport:
             work_dir = data.run_dir(run_id)
             futures = [
                 crawl_source.with_options(tags=[f"crawl:{source.kind}"]).submit(
-                    source, settings, work_dir, config, run_id, proxy
+                    source, settings, work_dir, run_id, proxy
                 )
                 for source in sources
             ]
@@ -101,13 +101,10 @@ def crawl_source(
     source: SourceConfig,
     settings: Settings,
     work_dir: Path,
-    config: str | None,
     run_id: str,
     proxy: str | None,
 ) -> crawlers.CrawlResult:
-    result = crawlers.crawl(
-        source, settings, work_dir, config=Path(config) if config else None, run_id=run_id, proxy=proxy
-    )
+    result = crawlers.crawl(source, settings, work_dir, run_id=run_id, proxy=proxy)
     logger = get_run_logger()
     if result.ok:
         logger.info(

@@ -353,3 +353,12 @@ def test_a_killed_crawl_keeps_what_it_collected_and_the_next_run_completes_it(
     assert 0 < len(partial) < expected
     assert store.summary()["posts"] == expected and store.summary()["duplicates"] == 0
     store.close()
+
+
+def test_long_subforum_listings_are_followed_page_by_page(settings: Settings, tmp_path: Path, corpus: Corpus) -> None:
+    with ReplayServer({"f": FlashbackSite(corpus, threads_per_page=2)}, default="f") as server:
+        result, posts = run_crawl(forum_source(server.url, [350]), settings, tmp_path)
+        listings = [r for r in server.requests if "/f350" in r]
+    assert len(listings) >= 3
+    assert len(posts) == sum(1 for f, _, _ in corpus.forum_posts() if f.id == 350)
+    assert result.failures == {}

@@ -170,7 +170,7 @@ def crawl(
         raise typer.Exit(2) from None
     with tempfile.TemporaryDirectory(prefix="vaktpost-crawl-") as work:
         with errors.status(f"crawling {source_config.name} at {source_config.base_url} ..."):
-            result = crawlers.crawl(source_config, settings, Path(work), config=config)
+            result = crawlers.crawl(source_config, settings, Path(work))
         posts = list(crawlers.read_posts(result.posts_file))
         lines = (post.model_dump_json() + "\n" for post in posts)
         if out is None:

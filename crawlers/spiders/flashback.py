@@ -116,7 +116,7 @@ class FlashbackSpider(SourceSpider):
             return
         fetched_at = datetime.now(UTC)
         forum_state = self.next_state.setdefault("forums", {}).setdefault(str(forum), {})
-        previous = forum_state.get("newest_activity")
+        previous = self.state.get("forums", {}).get(str(forum), {}).get("newest_activity")  # the last run's
         watermark = datetime.fromisoformat(previous) if previous else self.horizon
         oldest_activity: datetime | None = None
         for row in response.css("table#threadslist tr"):
