@@ -82,7 +82,8 @@ _REASONS = {200: "OK", 203: "Non-Authoritative Information", 206: "Partial Conte
 
 
 class RetryAfterMiddleware(RetryMiddleware):
-    """Scrapy's retries, but a 429 or 503 waits as long as the server's ``Retry-After`` asks.
+    """Scrapy's retries with backoff: a 429 or 503 waits as long as ``Retry-After`` asks; other retryable
+    answers and network errors wait ``VAKTPOST_RETRY_BACKOFF_S``, doubled on every attempt.
 
     A wait longer than ``VAKTPOST_RETRY_AFTER_MAX_S`` is not sat out: the request fails and is reported,
     and the next run tries again.
@@ -91,17 +92,37 @@ class RetryAfterMiddleware(RetryMiddleware):
     async def process_response(  # type: ignore[override]
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Request | Response:
-        if response.status in (429, 503) and not request.meta.get("dont_retry", False):
-            wait = retry_after_seconds(response.headers.get(b"Retry-After"), datetime.now(UTC))
+        retryable = response.status in self.retry_http_codes and not request.meta.get("dont_retry", False)
+        if retryable and request.meta.get("retry_times", 0) < self.max_retry_times:
+            wait = self._wait(request, response)
             limit = self.crawler.settings.getfloat("VAKTPOST_RETRY_AFTER_MAX_S", RETRY_AFTER_MAX_S)
-            if wait is not None and wait > limit:
+            if wait > limit:
                 log.warning("%s asks to wait %.0f s (over %.0f s): giving up for this run", request.url, wait, limit)
                 return response
-            if wait:
-                log.info("%s answered %d: waiting %.1f s as Retry-After asks", request.url, response.status, wait)
+            if wait > 0:
+                log.info("%s answered %d: retrying in %.1f s", request.url, response.status, wait)
                 await maybe_deferred_to_future(task.deferLater(reactor, wait, lambda: None))
         result: Request | Response = super().process_response(request, response)
         return result
+
+    async def process_exception(  # type: ignore[override]
+        self, request: Request, exception: Exception, spider: Spider | None = None
+    ) -> Request | Response | None:
+        retryable = isinstance(exception, self.exceptions_to_retry) and not request.meta.get("dont_retry", False)
+        if retryable and request.meta.get("retry_times", 0) < self.max_retry_times:
+            wait = self._wait(request, None)
+            log.info("%s failed (%s): retrying in %.1f s", request.url, type(exception).__name__, wait)
+            await maybe_deferred_to_future(task.deferLater(reactor, wait, lambda: None))
+        result: Request | Response | None = super().process_exception(request, exception)
+        return result
+
+    def _wait(self, request: Request, response: Response | None) -> float:
+        if response is not None:
+            asked = retry_after_seconds(response.headers.get(b"Retry-After"), datetime.now(UTC))
+            if asked is not None:
+                return asked
+        backoff = self.crawler.settings.getfloat("VAKTPOST_RETRY_BACKOFF_S", 1.0)
+        return float(backoff * 2 ** int(request.meta.get("retry_times", 0)))
 
 
 def retry_after_seconds(header: bytes | None, now: datetime) -> float | None:

@@ -50,6 +50,7 @@ def scrapy_settings(
         "VAKTPOST_WARC_PATH": str(warc),
         "VAKTPOST_PENDING_STATE": str(pending_state),
         "VAKTPOST_PSEUDONYM_KEY": key.decode("utf-8"),
+        "VAKTPOST_RETRY_BACKOFF_S": crawl.retry_backoff_s,
         "VAKTPOST_SINCE_DAYS": source.since_days or crawl.since_days,
     }
 

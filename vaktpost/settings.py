@@ -58,6 +58,9 @@ class CrawlSettings(Section):
     default_delay_s: float = Field(default=1.0, ge=0.0)
     download_timeout_s: float = Field(default=30.0, gt=0.0)
     retries: int = Field(default=3, ge=0, le=10)
+    retry_backoff_s: float = Field(
+        default=2.0, ge=0.0, description="first wait before a retry; doubles each time (Retry-After wins)"
+    )
     max_pages: int = Field(default=500, ge=1, description="request budget per source and run")
     since_days: int = Field(default=30, ge=1, description="how far back a first crawl of a source reaches")
     run_timeout_s: float = Field(default=1800.0, gt=0.0, description="a source's crawl is stopped after this")
