@@ -140,6 +140,7 @@ def test_robots_txt_is_obeyed(settings: Settings, tmp_path: Path) -> None:
         result, posts = run_crawl(source.model_copy(update={"base_url": f"{server.url}/private"}), settings, tmp_path)
         assert not any(r.startswith("127.0.0.1/private") for r in server.requests)
     assert posts == [] and result.pages == 1  # only robots.txt was fetched
+    assert result.failures == {"robots_disallowed": 1}
 
 
 def test_mastodon_refusals_and_malformed_json(settings: Settings, tmp_path: Path, corpus: Corpus) -> None:

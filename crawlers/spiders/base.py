@@ -16,6 +16,7 @@ from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadConnectionRefusedError,
     DownloadTimeoutError,
+    IgnoreRequest,
     ResponseDataLossError,
 )
 from scrapy.http import Response, TextResponse
@@ -99,6 +100,8 @@ class SourceSpider(scrapy.Spider):
             reason = "connection_refused"
         elif isinstance(error, ResponseDataLossError):
             reason = "truncated_response"
+        elif isinstance(error, IgnoreRequest):
+            reason = "robots_disallowed"  # robots.txt forbids it: configured scope the site asks us to leave
         else:
             reason = "download_error"
         self.fail(reason, url, failure.getErrorMessage()[:200])
