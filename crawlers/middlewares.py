@@ -12,9 +12,12 @@ from typing import Any
 from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 from scrapy.downloadermiddlewares.retry import RetryMiddleware
+from scrapy.downloadermiddlewares.robotstxt import RobotsTxtMiddleware
 from scrapy.http import Response
+from scrapy.robotstxt import RobotParser
 from scrapy.utils.defer import maybe_deferred_to_future
-from twisted.internet import reactor, task
+from scrapy.utils.httpobj import urlparse_cached
+from twisted.internet.defer import Deferred
 
 from crawlers.evidence import CapturedResponse, WarcEvidenceWriter
 
@@ -101,7 +104,7 @@ class RetryAfterMiddleware(RetryMiddleware):
                 return response
             if wait > 0:
                 log.info("%s answered %d: retrying in %.1f s", request.url, response.status, wait)
-                await maybe_deferred_to_future(task.deferLater(reactor, wait, lambda: None))
+                await _sleep(wait)
         result: Request | Response = super().process_response(request, response)
         return result
 
@@ -112,7 +115,7 @@ class RetryAfterMiddleware(RetryMiddleware):
         if retryable and request.meta.get("retry_times", 0) < self.max_retry_times:
             wait = self._wait(request, None)
             log.info("%s failed (%s): retrying in %.1f s", request.url, type(exception).__name__, wait)
-            await maybe_deferred_to_future(task.deferLater(reactor, wait, lambda: None))
+            await _sleep(wait)
         result: Request | Response | None = super().process_exception(request, exception)
         return result
 
@@ -123,6 +126,36 @@ class RetryAfterMiddleware(RetryMiddleware):
                 return asked
         backoff = self.crawler.settings.getfloat("VAKTPOST_RETRY_BACKOFF_S", 1.0)
         return float(backoff * 2 ** int(request.meta.get("retry_times", 0)))
+
+
+async def _sleep(seconds: float) -> None:
+    """Wait without blocking the crawl (the reactor is imported here: importing it early installs the wrong one)."""
+    from twisted.internet import reactor, task
+
+    await maybe_deferred_to_future(task.deferLater(reactor, seconds, lambda: None))
+
+
+class SharedRobotsTxtMiddleware(RobotsTxtMiddleware):
+    """Scrapy's robots.txt middleware, fixed for requests that wait for the rules together.
+
+    In Scrapy 2.19 every waiter chains onto one Deferred and only the first receives the parsed rules; the
+    others get None and go through unchecked. Here every waiter gets its own Deferred with the same rules.
+    """
+
+    async def robot_parser(self, request: Request) -> RobotParser | None:
+        pending = self._parsers.get(urlparse_cached(request).netloc)
+        if isinstance(pending, Deferred):
+            mine: Deferred[RobotParser | None] = Deferred()
+
+            def share(rules: RobotParser | None) -> RobotParser | None:
+                mine.callback(rules)
+                return rules  # hand the rules on to the next waiter unchanged
+
+            pending.addCallback(share)
+            parser: RobotParser | None = await maybe_deferred_to_future(mine)
+            return parser
+        result: RobotParser | None = await super().robot_parser(request)
+        return result
 
 
 def retry_after_seconds(header: bytes | None, now: datetime) -> float | None:

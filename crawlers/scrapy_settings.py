@@ -42,6 +42,8 @@ def scrapy_settings(
         "DOWNLOADER_MIDDLEWARES": {
             "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
             "crawlers.middlewares.RetryAfterMiddleware": 550,
+            "scrapy.downloadermiddlewares.robotstxt.RobotsTxtMiddleware": None,
+            "crawlers.middlewares.SharedRobotsTxtMiddleware": 100,
         },
         "ITEM_PIPELINES": {"crawlers.pipelines.PostPipeline": 100},
         "FEEDS": {str(out): {"format": "jsonlines", "encoding": "utf8", "overwrite": True}},

@@ -135,12 +135,13 @@ def test_walls_and_garbage_are_counted_never_stored(settings: Settings, tmp_path
 
 
 def test_robots_txt_is_obeyed(settings: Settings, tmp_path: Path) -> None:
-    source = FlashbackSource(kind="flashback", base_url="http://127.0.0.1", threads=[1], delay_s=0)
+    # several requests wait for robots.txt together: every one of them must get its rules
+    source = FlashbackSource(kind="flashback", base_url="http://127.0.0.1", threads=[1, 2, 3, 4, 5], delay_s=0)
     with ReplayServer({"walls": Walls()}, default="walls") as server:
         result, posts = run_crawl(source.model_copy(update={"base_url": f"{server.url}/private"}), settings, tmp_path)
         assert not any(r.startswith("127.0.0.1/private") for r in server.requests)
     assert posts == [] and result.pages == 1  # only robots.txt was fetched
-    assert result.failures == {"robots_disallowed": 1}
+    assert result.failures == {"robots_disallowed": 5}
 
 
 def test_mastodon_refusals_and_malformed_json(settings: Settings, tmp_path: Path, corpus: Corpus) -> None:
