@@ -21,6 +21,7 @@ from vaktpost.privacy import pseudonym_key
 from vaktpost.settings import Settings, SourceConfig, format_errors
 
 FAILED_PREFIX = "vaktpost/failed/"
+NOTE_PREFIX = "vaktpost/note/"
 
 
 def main(job_file: Path) -> int:
@@ -51,6 +52,8 @@ def main(job_file: Path) -> int:
         "pages": int(stats.get("response_received_count", 0)),
         "finish_reason": stats.get("finish_reason"),
         "failures": _failures(stats),
+        "notes": {k.removeprefix(NOTE_PREFIX): int(v) for k, v in stats.items() if k.startswith(NOTE_PREFIX)},
+        "fatal": stats.get("vaktpost/fatal"),
     }
     Path(job["stats"]).write_text(json.dumps(summary, indent=1), encoding="utf-8")
     return 0

@@ -36,6 +36,7 @@ class CrawlResult:
     fetched: int = 0
     pages: int = 0
     failures: dict[str, int] = field(default_factory=dict)
+    notes: dict[str, int] = field(default_factory=dict)
     duration_s: float = 0.0
 
     @property
@@ -101,6 +102,7 @@ def crawl(
         result.fetched = int(stats["fetched"])
         result.pages = int(stats["pages"])
         result.failures = {str(k): int(v) for k, v in stats["failures"].items()}
+        result.notes = {str(k): int(v) for k, v in stats.get("notes", {}).items()}
         if result.error is None:
             result.error = _incomplete(stats, result, timeout)
     elif result.error is None:
@@ -113,6 +115,8 @@ def crawl(
 
 def _incomplete(stats: dict[str, object], result: CrawlResult, timeout: float) -> str | None:
     """Why a crawl that ended normally still did not do its job, if it did not."""
+    if stats.get("fatal"):
+        return f"the crawl could not go on: {stats['fatal']}; see {result.log_file}"
     if stats.get("finish_reason") == "closespider_timeout":
         return f"crawl stopped after {timeout:.0f} s (crawl.run_timeout_s); kept what it collected"
     if result.pages == 0 and result.failures:

@@ -8,13 +8,29 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 from urllib.parse import urlsplit
 
 from demo.flashback_site import Page
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request as a ``RequestSite`` sees it: what an API replay needs beyond the path (auth, POST bodies)."""
+
+    method: str
+    path: str
+    query: str
+    host: str
+    """The host (and port) the client asked for."""
+    headers: Mapping[str, str] = field(default_factory=dict)
+    """Lower-case names, so sites need not care how a client spelled them."""
+    body: bytes = b""
 
 
 class Site(Protocol):
@@ -23,10 +39,23 @@ class Site(Protocol):
         ...
 
 
+@runtime_checkable
+class RequestSite(Protocol):
+    """A site that needs the method, headers or body (logins, tokens, conditional GET); preferred over ``handle``."""
+
+    def respond(self, request: Request) -> Page: ...
+
+
 class ReplayServer:
     """Serves ``sites`` by Host; requests for unknown hosts go to ``default`` when one is named."""
 
-    def __init__(self, sites: dict[str, Site], default: str | None = None, host: str = "127.0.0.1", port: int = 0):
+    def __init__(
+        self,
+        sites: Mapping[str, Site | RequestSite],
+        default: str | None = None,
+        host: str = "127.0.0.1",
+        port: int = 0,
+    ):
         self.sites = sites
         self.default = default
         self.requests: list[str] = []
@@ -62,6 +91,18 @@ class ReplayServer:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
+                self._answer("GET")
+
+            def do_HEAD(self) -> None:
+                self._answer("HEAD")
+
+            def do_POST(self) -> None:
+                self._answer("POST")
+
+            def _answer(self, method: str) -> None:
+                # Read the body even when unused, so the next request on a kept-alive connection starts clean.
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length) if length > 0 else b""
                 target = urlsplit(self.path)
                 host = (target.hostname or self.headers.get("Host", "").split(":")[0]).lower()
                 site = server.sites.get(host) or (server.sites.get(server.default) if server.default else None)
@@ -72,9 +113,13 @@ class ReplayServer:
                 else:
                     try:
                         asked = target.netloc or self.headers.get("Host", "")
-                        page = site.handle(target.path or "/", target.query, asked)
+                        if isinstance(site, RequestSite):
+                            headers = {name.lower(): value for name, value in self.headers.items()}
+                            page = site.respond(Request(method, target.path or "/", target.query, asked, headers, body))
+                        else:
+                            page = site.handle(target.path or "/", target.query, asked)
                     except Exception:
-                        log.exception("replay site failed on %s", self.path)
+                        log.exception("replay site failed on %s %s", method, self.path)
                         page = Page(500, b"internal error", "text/plain; charset=utf-8")
                 self.send_response(page.status)
                 self.send_header("Content-Type", page.content_type)
@@ -82,7 +127,8 @@ class ReplayServer:
                 for name, value in page.headers:
                     self.send_header(name, value)
                 self.end_headers()
-                self.wfile.write(page.body)
+                if method != "HEAD":
+                    self.wfile.write(page.body)
 
             def log_message(self, format: str, *args: object) -> None:
                 log.debug("replay: " + format, *args)

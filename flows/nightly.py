@@ -131,6 +131,7 @@ def store_source(
         fetched=result.fetched,
         failed=result.failed,
         failures=result.failures,
+        notes=result.notes,
         ok=result.ok,
         error=result.error,
         duration_s=round(result.duration_s, 2),

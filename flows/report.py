@@ -23,6 +23,7 @@ def source_rows(report: RunReport) -> list[dict[str, str | int | float]]:
             "failed": s.failed,
             "status": "ok" if s.ok else f"failed: {s.error}",
             "failures": ", ".join(f"{k} {v}" for k, v in sorted(s.failures.items())) or "-",
+            "notes": ", ".join(f"{k} {v}" for k, v in sorted(s.notes.items())) or "-",
             "duration_s": round(s.duration_s, 1),
         }
         for s in report.sources
@@ -49,6 +50,7 @@ def to_table(report: RunReport) -> Table:
         ("new", "right"),
         ("failed", "right"),
         ("failures", "left"),
+        ("notes", "left"),
         ("s", "right"),
         ("status", "left"),
     ):
@@ -60,6 +62,7 @@ def to_table(report: RunReport) -> Table:
             str(row["new"]),
             str(row["failed"]),
             str(row["failures"]),
+            str(row["notes"]),
             str(row["duration_s"]),
             str(row["status"]),
         )
@@ -68,6 +71,7 @@ def to_table(report: RunReport) -> Table:
         str(report.fetched),
         str(report.new),
         str(sum(s.failed for s in report.sources)),
+        "",
         "",
         f"{report.duration_s:.1f}",
         "",
@@ -84,16 +88,16 @@ def to_markdown(report: RunReport) -> str:
         f"Started {started:%Y-%m-%d %H:%M:%S} (Europe/Stockholm), took {report.duration_s:.1f} s."
         + (" Ran on the bundled fictional demo." if report.demo else ""),
         "",
-        "| source | fetched | new | failed | failures | duration (s) | status |",
-        "|---|---:|---:|---:|---|---:|---|",
+        "| source | fetched | new | failed | failures | notes | duration (s) | status |",
+        "|---|---:|---:|---:|---|---|---:|---|",
     ]
     for row in source_rows(report):
         lines.append(
             f"| {row['source']} | {row['fetched']} | {row['new']} | {row['failed']} | {row['failures']} "
-            f"| {row['duration_s']} | {row['status']} |"
+            f"| {row['notes']} | {row['duration_s']} | {row['status']} |"
         )
     lines += [
-        f"| **total** | **{report.fetched}** | **{report.new}** | | | {report.duration_s:.1f} | |",
+        f"| **total** | **{report.fetched}** | **{report.new}** | | | | {report.duration_s:.1f} | |",
         "",
         "| label | new posts flagged |",
         "|---|---:|",

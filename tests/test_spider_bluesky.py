@@ -19,13 +19,12 @@ import pytest
 import crawlers
 from crawlers.evidence import verify
 from crawlers.spiders.bluesky import MalformedViewError, Skipped, post_fields
+from demo.replay import ReplayServer, Request
 from tests.replay.bluesky_site import (
     APP_PASSWORD,
     HANDLE,
     BlueskySite,
     FixturePost,
-    Request,
-    XrpcReplayServer,
     block_page,
     challenge_page,
     garbage,
@@ -69,7 +68,7 @@ def source(url: str, **update: Any) -> BlueskySource:
 def run_crawl(
     site: BlueskySite, settings: Settings, work: Path, **update: Any
 ) -> tuple[crawlers.CrawlResult, list[Post]]:
-    with XrpcReplayServer({"bsky": site}, default="bsky") as server:
+    with ReplayServer({"bsky": site}, default="bsky") as server:
         result = crawlers.crawl(source(server.url, **update), settings, work)
     assert result.ok, (result.error, result.log_file.read_text(encoding="utf-8")[-3000:])
     return result, list(crawlers.read_posts(result.posts_file))
@@ -165,7 +164,7 @@ def test_every_post_with_quotes_replies_and_reposts_attributed(
         assert datetime.fromisoformat(query["since"][0]) <= NOW - timedelta(days=29)  # the horizon
     log = result.log_file.read_text(encoding="utf-8")
     assert APP_PASSWORD not in log
-    assert "'vaktpost/opted_out': 3" in log  # t1, t2 (also reposted, also a search hit) and t3: once each
+    assert result.notes["opted_out"] == 3  # t1, t2 (also reposted, also a search hit) and t3: once each
     if SHARED.is_dir():  # every request the spider made is one the lexicons allow
         lexicons = Lexicons(SHARED)
         for request in [*requests_to(site, FEED), *searches]:
@@ -318,14 +317,14 @@ def test_robots_txt_is_obeyed_and_a_long_walk_is_cut_short(
 
 
 @pytest.fixture
-def direct_server() -> Iterator[XrpcReplayServer]:
-    server = XrpcReplayServer({"bsky": BlueskySite(NOW)}, default="bsky")
+def direct_server() -> Iterator[ReplayServer]:
+    server = ReplayServer({"bsky": BlueskySite(NOW)}, default="bsky")
     with server:
         yield server
 
 
 def test_crawl_command_writes_json_lines_and_resumes(
-    direct_server: XrpcReplayServer, data_dir: Path, tmp_path: Path
+    direct_server: ReplayServer, data_dir: Path, tmp_path: Path
 ) -> None:
     command = [
         sys.executable,
@@ -361,7 +360,7 @@ def test_crawl_command_writes_json_lines_and_resumes(
 # -- the replay site and the parser, without a crawl ------------------------------------------------------
 
 
-def test_search_needs_the_session_token(direct_server: XrpcReplayServer) -> None:
+def test_search_needs_the_session_token(direct_server: ReplayServer) -> None:
     search = f"{direct_server.url}{SEARCH}?{urlencode({'q': 'barn'})}"
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(search, timeout=5)

@@ -4,7 +4,6 @@ own process as in production; its parser also against responses recorded from th
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 import sys
 import urllib.error
@@ -20,11 +19,11 @@ import crawlers
 from crawlers.evidence import verify
 from crawlers.pipelines import AUTHOR_FIELD
 from crawlers.spiders.reddit import flatten_comments, gone, post_fields, split_quotes
+from demo.replay import ReplayServer
 from tests.replay.reddit_site import (
     CLIENT_ID,
     CLIENT_SECRET,
     Fault,
-    RedditReplayServer,
     RedditSite,
     walk_comments,
 )
@@ -77,14 +76,9 @@ def expected_ids(site: RedditSite, since_days: int = 30) -> set[str]:
     return ids
 
 
-def stats_in_log(result: crawlers.CrawlResult, key: str) -> int:
-    match = re.search(rf"'{re.escape(key)}': (\d+)", result.log_file.read_text(encoding="utf-8"))
-    return int(match[1]) if match else 0
-
-
 def test_every_item_with_its_text_date_author_thread_and_quotes(settings: Settings, tmp_path: Path) -> None:
     site = RedditSite()
-    with RedditReplayServer({"r": site}, default="r") as server:
+    with ReplayServer({"r": site}, default="r") as server:
         result, posts = run_crawl(reddit_source(server.url, page_size=5), settings, tmp_path)
     assert result.failures == {}
     by_id = {p.id: p for p in posts}
@@ -101,13 +95,12 @@ def test_every_item_with_its_text_date_author_thread_and_quotes(settings: Settin
         assert item.url.startswith(f"https://www.reddit.com/r/{post.subreddit}/comments/{post.id}/")
         assert item.evidence is not None and verify(settings.data_dir, item.evidence)
         if post.id == "1m49r1t":  # a submission quoting a newspaper: the quote is kept apart
-            assert (
-                item.text
-                == "Lokaltidningen skriver:\n\nDet här känns igen från min egen kommun. Borde inte IVO granska det här?"
-            )
+            own = "Lokaltidningen skriver:\n\nDet här känns igen från min egen kommun. Borde inte IVO granska det här?"
+            assert item.text == f"{post.title}\n\n{own}"  # the title is the poster's own words too
             assert item.quoted_text == "Flera familjer vittnar om bristande information under utredningarna."
         else:
-            assert item.text == (post.selftext or "") and item.quoted_text is None
+            assert item.text == "\n\n".join(part for part in (post.title, post.selftext) if part)
+            assert item.quoted_text is None
     quoting = {
         "n7q002d": ("Ungefär fyra månader hos oss, med hembesök två gånger och en utbildning på fyra kvällar.",
                     "Hur lång tid tog utredningen"),
@@ -135,10 +128,7 @@ def test_every_item_with_its_text_date_author_thread_and_quotes(settings: Settin
         by_author.setdefault(item.author_name or "", set()).add(item.author_id)
     assert all(len(ids) == 1 for ids in by_author.values())
     # deleted and removed items were counted, never stored
-    assert (stats_in_log(result, "vaktpost/skipped/deleted"), stats_in_log(result, "vaktpost/skipped/removed")) == (
-        2,
-        2,
-    )
+    assert result.notes == {"skipped_deleted": 2, "skipped_removed": 2}
     assert not any(p.text in ("[deleted]", "[removed]") for p in posts)
     asked = [target for method, target, _, _ in site.seen if method == "GET"]
     assert any("/r/sweden/new?" in t and "after=t3_" in t for t in asked), "the listing was paged with after="
@@ -153,7 +143,7 @@ def test_incremental_grown_site_and_a_crawl_that_was_never_committed(settings: S
     site = RedditSite()
     site.hide_younger_than_min = 240  # the site four hours ago
     source_changes = {"page_size": 5}
-    with RedditReplayServer({"r": site}, default="r") as server:
+    with ReplayServer({"r": site}, default="r") as server:
         source = reddit_source(server.url, **source_changes)
         first, before = run_crawl(source, settings, tmp_path / "1")
         assert crawlers.commit_state(first, settings)
@@ -190,7 +180,7 @@ def test_429_500_an_expired_token_and_the_rate_limit_headers(
         "/comments/1m48w6n": [Fault(revoke_tokens=True)],  # the token expires: 401, a new token, the page
     }
     site.ratelimit_budget, site.ratelimit_window_s = 8, 1.0
-    with RedditReplayServer({"r": site}, default="r") as server:
+    with ReplayServer({"r": site}, default="r") as server:
         result, posts = run_crawl(reddit_source(server.url), settings, tmp_path)
     assert result.failures == {}
     assert {p.id for p in posts} == expected_ids(site)
@@ -218,7 +208,7 @@ def test_block_pages_garbage_and_timeouts_are_counted_never_stored(
         "/r/asksweden/new": [Fault.not_a_listing()],
         "/comments/1m3f9k2": [Fault.hang(3)],
     }
-    with RedditReplayServer({"r": site}, default="r") as server:
+    with ReplayServer({"r": site}, default="r") as server:
         subreddits = ["sweden", "svenskpolitik", "asksweden"]
         source = reddit_source(server.url, subreddits=subreddits, search_terms=["LVU"])
         result, posts = run_crawl(source, settings, tmp_path)
@@ -238,7 +228,7 @@ def test_missing_or_wrong_credentials_fail_clearly(
     settings: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     site = RedditSite()
-    with RedditReplayServer({"r": site}, default="r") as server:
+    with ReplayServer({"r": site}, default="r") as server:
         monkeypatch.delenv("VAKTPOST_REDDIT_CLIENT_SECRET")
         missing = crawlers.crawl(reddit_source(server.url), settings, tmp_path / "1")
         assert site.seen == []
@@ -248,6 +238,7 @@ def test_missing_or_wrong_credentials_fail_clearly(
     log = missing.log_file.read_text(encoding="utf-8")
     assert "VAKTPOST_REDDIT_CLIENT_ID" in log and "VAKTPOST_REDDIT_CLIENT_SECRET" in log
     assert wrong.failures == {"token_refused": 1}
+    assert not wrong.ok and "could not go on: token_refused" in (wrong.error or "")  # reported as a failed source
     assert [t for _, t, _, _ in site.seen] == ["/api/v1/access_token"]
     assert list(crawlers.read_posts(wrong.posts_file)) == []
 
@@ -257,14 +248,14 @@ def test_robots_txt_is_obeyed_and_a_spent_expansion_budget_is_left_for_later(
 ) -> None:
     site = RedditSite()
     site.robots = "User-agent: *\nDisallow: /r/svenskpolitik/\n"
-    with RedditReplayServer({"r": site}, default="r") as server:
+    with ReplayServer({"r": site}, default="r") as server:
         result, posts = run_crawl(reddit_source(server.url, more_requests=0), settings, tmp_path)
     assert not any(t.startswith("/r/svenskpolitik/") for _, t, _, _ in site.seen)
     assert result.failures == {"robots_disallowed": 3}  # its listing and two searches
     assert posts and all("/r/sweden/" in p.url for p in posts)
     # no budget for "more" and "continue this thread": counted, and the thread is read again next time
     assert not any(t.startswith(("/api/morechildren", "/comments/1m3u0r5?comment=")) for _, t, _, _ in site.seen)
-    assert stats_in_log(result, "vaktpost/reddit/more_not_expanded") == 2
+    assert result.notes["more_not_expanded"] == 2
     state = json.loads(result.pending_state.read_text(encoding="utf-8"))
     assert state["threads"]["t3_1m3u0r5"]["num_comments"] == -1
     assert state["threads"]["t3_1m48w6n"]["num_comments"] == 3
@@ -272,7 +263,7 @@ def test_robots_txt_is_obeyed_and_a_spent_expansion_budget_is_left_for_later(
 
 def test_crawl_command_writes_json_lines_and_resumes(data_dir: Path, tmp_path: Path) -> None:
     site = RedditSite()
-    with RedditReplayServer({"r": site}, default="r") as server:
+    with ReplayServer({"r": site}, default="r") as server:
         command = [sys.executable, "-m", "vaktpost.cli", "crawl", "reddit", "--base-url", server.url]
         command += ["--start", "/r/sweden"]
         env = {
@@ -317,7 +308,7 @@ def test_a_recorded_listing_crawls_into_posts(settings: Settings, tmp_path: Path
     site = RedditSite()
     assert urlsplit(uri).path == "/r/askreddit/new"  # served where the spider asks for r/askreddit's newest
     site.recorded["/r/askreddit/new"] = json.dumps(listing).encode("utf-8")
-    with RedditReplayServer({"r": site}, default="r") as server:
+    with ReplayServer({"r": site}, default="r") as server:
         source = reddit_source(server.url, subreddits=["askreddit"], search_terms=[], since_days=4500)
         result, posts = run_crawl(source, settings, tmp_path)
     assert result.failures == {}
@@ -330,7 +321,8 @@ def test_a_recorded_listing_crawls_into_posts(settings: Settings, tmp_path: Path
         assert post.created_at == datetime.fromtimestamp(thing["created_utc"], UTC)
         assert post.url == f"https://www.reddit.com{thing['permalink']}"
         assert post.metrics["num_comments"] == thing["num_comments"]
-        assert post.text == split_quotes(thing["selftext"])[0] and "<p>" not in post.text
+        own = split_quotes(thing["selftext"])[0]
+        assert post.text == "\n\n".join(part for part in (thing["title"], own) if part) and "<p>" not in post.text
         assert (post.author_id is None) == (thing["author"] == "[deleted]")
 
 
@@ -387,7 +379,7 @@ def test_recorded_threads_comments_and_placeholders_parse() -> None:
     submission = submitted[0]["data"]["children"][0]["data"]
     assert submission["removed_by_category"] == "reddit" and gone("t3", submission) is None
     fields = post_fields("t3", submission, web_url=web)
-    assert fields["text"] == "Testing **PRAW** link submission *with markdown selftext*."
+    assert fields["text"] == f"{submission['title']}\n\nTesting **PRAW** link submission *with markdown selftext*."
     assert fields[AUTHOR_FIELD] == "t2_6hk60" and fields["metrics"] == {
         "score": 1,
         "num_comments": 0,

@@ -183,6 +183,7 @@ class SourceReport(_Record):
     ok: bool = True
     error: str | None = None
     failures: dict[str, int] = Field(default_factory=dict, description="failure reason -> count")
+    notes: dict[str, int] = Field(default_factory=dict, description="not failures: skipped on purpose, undated...")
     duration_s: float = 0.0
 
 

@@ -24,15 +24,33 @@ from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSett
 
 from vaktpost import __version__
 from vaktpost.schema import LABELS, Label
-from vaktpost.sources import SOURCE_KINDS, AnySource, FlashbackSource, MastodonSource, Section, SourceConfig
+from vaktpost.sources import (
+    SOURCE_KINDS,
+    AnySource,
+    BlueskySource,
+    FlashbackSource,
+    ForumSource,
+    MastodonSource,
+    RedditSource,
+    RssSource,
+    Section,
+    SourceConfig,
+    TelegramSource,
+)
 
 __all__ = [  # the source models are re-exported: most callers only need settings
     "SOURCE_KINDS",
+    "AnySource",
+    "BlueskySource",
     "FlashbackSource",
+    "ForumSource",
     "MastodonSource",
+    "RedditSource",
+    "RssSource",
     "Settings",
     "SettingsError",
     "SourceConfig",
+    "TelegramSource",
     "load_settings",
 ]
 

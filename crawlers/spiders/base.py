@@ -30,6 +30,8 @@ from vaktpost.settings import SourceConfig
 log = logging.getLogger(__name__)
 
 FAILED_STAT = "vaktpost/failed/"
+NOTE_STAT = "vaktpost/note/"
+FATAL_STAT = "vaktpost/fatal"
 
 # Pages that stand between a guest and the content: never parsed as posts, always reported.
 _WALLS = {
@@ -84,6 +86,17 @@ class SourceSpider(scrapy.Spider):
             if pattern.search(head):
                 return reason
         return None
+
+    def give_up(self, reason: str, response_or_url: Response | str, detail: str = "") -> None:
+        """A failure that ends this source's crawl (no credentials, a refused token): the run reports it."""
+        self.fail(reason, response_or_url, detail)
+        assert self.crawler.stats is not None
+        self.crawler.stats.set_value(FATAL_STAT, reason)
+
+    def note(self, kind: str, count: int = 1) -> None:
+        """Count something worth reporting that is not a failure: items skipped on purpose, undated entries."""
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(NOTE_STAT + kind, count)
 
     def on_error(self, failure: Failure) -> None:
         """Errback for every request: a download that finally failed is counted by kind, with its URL."""

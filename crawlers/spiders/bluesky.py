@@ -242,8 +242,7 @@ class BlueskySpider(SourceSpider):
         try:
             fields = post_fields(view)
         except Skipped as skip:
-            assert self.crawler.stats is not None
-            self.crawler.stats.inc_value(f"vaktpost/{skip.reason}")
+            self.note(skip.reason)
             self.logger.debug("%s skipped: %s", uri, skip.reason)
             return
         except MalformedViewError as err:

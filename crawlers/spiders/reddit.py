@@ -55,8 +55,6 @@ _INFO_PER_REQUEST = 100  # /api/info takes at most 100 fullnames
 _COMMENTS_LIMIT = "500"
 _RETRYING = object()  # _read's answer when the request was sent again with a new token
 MAX_WAIT_S = 600.0  # Reddit's window is 10 minutes; crawlers.middlewares is not imported (it installs a reactor)
-SKIPPED_STAT = "vaktpost/skipped/"
-NOT_EXPANDED_STAT = "vaktpost/reddit/more_not_expanded"
 
 
 class RedditSpider(SourceSpider):
@@ -111,7 +109,7 @@ class RedditSpider(SourceSpider):
         id_env, secret_env = self.source.client_id_env, self.source.client_secret_env
         client_id, secret = os.environ.get(id_env, "").strip(), os.environ.get(secret_env, "").strip()
         if not client_id or not secret:
-            self.fail(
+            self.give_up(
                 "missing_credentials",
                 self.source.token_url,
                 f"set {id_env} and {secret_env} to the client id and secret of a Reddit app",
@@ -145,7 +143,7 @@ class RedditSpider(SourceSpider):
         if not isinstance(token, str) or not token:
             wall = self.blocked(response) if _looks_like_html(response) else None
             hint = f"; check {self.source.client_id_env} and {self.source.client_secret_env}"
-            self.fail("token_refused", response, f"HTTP {response.status}{f' ({wall})' if wall else ''}{hint}")
+            self.give_up("token_refused", response, f"HTTP {response.status}{f' ({wall})' if wall else ''}{hint}")
             self._refreshing, self._waiting = False, []
             return
         first = self._token is None
@@ -438,8 +436,7 @@ class RedditSpider(SourceSpider):
             yield request.replace(errback=self._expansion_failed)
         if len(requests) > budget:
             left = len(requests) - max(budget, 0)
-            assert self.crawler.stats is not None
-            self.crawler.stats.inc_value(NOT_EXPANDED_STAT, left)
+            self.note("more_not_expanded", left)
             self.logger.info("%s: %d comment expansions left for a later run", link, left)
             self._invalidate(link)  # the next run reads the thread again and expands what is left
 
@@ -474,8 +471,7 @@ class RedditSpider(SourceSpider):
         return self.post(**fields)
 
     def _skipped(self, reason: str, name: str) -> None:
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value(SKIPPED_STAT + reason)
+        self.note(f"skipped_{reason}")
         self.logger.info("skipped %s %s", reason, name)
 
 
@@ -525,6 +521,9 @@ def post_fields(
     author_id = thing.get("author_fullname") or author_name
     raw = str(thing.get("selftext" if kind == "t3" else "body") or "")
     text, quoted = split_quotes(_unescape(raw) if legacy else raw)
+    if kind == "t3":
+        # A submission's title is the poster's own words too (often the only ones, in link posts).
+        text = "\n\n".join(part for part in (_title(thing, legacy), text) if part)
     permalink = thing.get("permalink")
     if kind == "t3":
         url = f"{web_url}{permalink}" if permalink else f"{web_url}/comments/{thing['id']}"

@@ -34,8 +34,6 @@ from crawlers.pipelines import AUTHOR_FIELD
 from crawlers.spiders.base import SourceSpider
 from vaktpost.sources import RssSource
 
-UNDATED_STAT = "vaktpost/info/undated_entry"
-
 # feedparser sets ``bozo`` for these too, but the feed itself parsed fine (a wrong charset or media type).
 _BENIGN = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentType, feedparser.UndeclaredNamespace)
 _TRACKING = re.compile(
@@ -218,8 +216,7 @@ class RssSpider(SourceSpider):
         if entry.get("published") or entry.get("updated"):
             self.fail("unparsable_date", response, f"entry rss:{native} gets the fetch time")
         else:
-            assert self.crawler.stats is not None
-            self.crawler.stats.inc_value(UNDATED_STAT)
+            self.note("undated_entry")
         return fetched_at
 
     def _post(

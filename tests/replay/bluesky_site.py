@@ -11,8 +11,6 @@ Fault modes, each used up once (so a retry then succeeds): ``rate_limited`` (429
 ``server_error`` (500), ``slow`` (sleeps, then answers), ``block_page`` (403 HTML), ``challenge_page``
 (200 HTML), ``garbage`` (200 broken JSON), ``wrong_shape`` (200 JSON of another shape). Keys are
 ``feed:<actor>``, ``search:<term>`` and ``session``. ``robots`` replaces robots.txt.
-
-ReplayServer only knows GET and hands sites no headers; ``XrpcReplayServer`` adds POST and headers.
 """
 
 from __future__ import annotations
@@ -23,16 +21,14 @@ import json
 import re
 import threading
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from demo.flashback_site import Page
-from demo.replay import ReplayServer
+from demo.replay import Request
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "bluesky" / "feeds.json"
 ANCHOR = datetime(2026, 9, 1, tzinfo=UTC)
@@ -50,15 +46,9 @@ _WORDS = re.compile(r"\w+")
 
 
 @dataclass(frozen=True)
-class Request:
-    """What an XRPC site needs of a request, beyond the path: the method, headers and body."""
+class Received(Request):
+    """A request as the site logged it, with when it came: the tests time the client's retries."""
 
-    method: str
-    path: str
-    query: str
-    host: str
-    headers: Mapping[str, str] = field(default_factory=dict)
-    body: bytes = b""
     received: float = field(default_factory=time.monotonic)
 
 
@@ -171,7 +161,7 @@ class BlueskySite:
         self.robots = robots
         self.forget_tokens = forget_tokens
         self.blocked = blocked or {"blockerad.bsky.social": "BlockedActor", "blockerar.bsky.social": "BlockedByActor"}
-        self.log: list[Request] = []
+        self.log: list[Received] = []
         self.sessions = 0
         self._tokens: set[str] = set()
         self._lock = threading.Lock()
@@ -235,12 +225,14 @@ class BlueskySite:
     # -- HTTP --------------------------------------------------------------------------------------
 
     def handle(self, path: str, query: str, host: str = "") -> Page:
-        """The Site protocol of demo.replay: an anonymous GET."""
+        """An anonymous GET, for tests that ask the site directly."""
         return self.respond(Request("GET", path, query, host))
 
     def respond(self, request: Request) -> Page:
+        """The RequestSite protocol of demo.replay: XRPC needs the method, the Bearer token and the POST body."""
+        logged = Received(request.method, request.path, request.query, request.host, request.headers, request.body)
         with self._lock:
-            self.log.append(request)
+            self.log.append(logged)
         params = {key: values for key, values in parse_qs(request.query).items()}
         one = {key: values[-1] for key, values in params.items()}
         if request.path == "/robots.txt":
@@ -517,50 +509,6 @@ class BlueskySite:
                 "indexedAt": _iso(repost.indexed_at),
             }
         return item
-
-
-class XrpcReplayServer(ReplayServer):
-    """ReplayServer that also answers POST and gives sites with ``respond`` the method, headers and body."""
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_GET(self) -> None:
-                self._answer("GET")
-
-            def do_POST(self) -> None:
-                self._answer("POST")
-
-            def _answer(self, method: str) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length) if length else b""
-                target = urlsplit(self.path)
-                host = (target.hostname or self.headers.get("Host", "").split(":")[0]).lower()
-                site = server.sites.get(host) or (server.sites.get(server.default) if server.default else None)
-                server.requests.append(f"{host}{target.path}{'?' + target.query if target.query else ''}")
-                asked = target.netloc or self.headers.get("Host", "")
-                if site is None:
-                    page = Page(502, f"unknown host {host}".encode(), "text/plain; charset=utf-8")
-                elif hasattr(site, "respond"):
-                    headers = {name.lower(): value for name, value in self.headers.items()}
-                    page = site.respond(Request(method, target.path or "/", target.query, asked, headers, body))
-                else:
-                    page = site.handle(target.path or "/", target.query, asked)
-                self.send_response(page.status)
-                self.send_header("Content-Type", page.content_type)
-                self.send_header("Content-Length", str(len(page.body)))
-                for name, value in page.headers:
-                    self.send_header(name, value)
-                self.end_headers()
-                self.wfile.write(page.body)
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        return Handler
 
 
 def _images(images: list[dict[str, Any]]) -> dict[str, Any]:

@@ -9,9 +9,6 @@ tokens; API paths (``/r/<sub>/new``, ``/r/<sub>/search``, ``/search``, ``/commen
 headers of a configurable window. Threads are arrays of two Listings with nested ``replies``, ``more`` stubs
 and "continue this thread" stubs. Faults per path: 429 with Retry-After, 500, block pages, garbage, hangs,
 revoked tokens; ``robots`` is the robots.txt text.
-
-``ReplayServer`` hands sites neither the method nor the headers, so ``RedditReplayServer`` adds POST and
-passes both through a thread-local (each request runs in its own server thread).
 """
 
 from __future__ import annotations
@@ -21,16 +18,15 @@ import json
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
 from html import escape
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 
 from demo.flashback_site import Page
-from demo.replay import ReplayServer
+from demo.replay import Request
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "reddit" / "threads.json"
 CLIENT_ID = "vaktpost-test-app"
@@ -43,42 +39,6 @@ BLOCK_PAGE = (
 )
 _JSON = "application/json; charset=UTF-8"
 _SUBREDDIT_IDS = {"sweden": "t5_2qofe", "svenskpolitik": "t5_2sbw8"}
-
-
-@dataclass(frozen=True)
-class Request:
-    method: str = "GET"
-    headers: Mapping[str, str] = field(default_factory=dict)
-    body: bytes = b""
-
-
-_current = threading.local()
-
-
-def current_request() -> Request:
-    """The request the server thread is answering (a bare GET when served by a plain ReplayServer)."""
-    request: Request = getattr(_current, "request", Request())
-    return request
-
-
-class RedditReplayServer(ReplayServer):
-    """ReplayServer that also answers POST and lets the site see the method, headers and body."""
-
-    def _handler(self) -> type[BaseHTTPRequestHandler]:
-        base: Any = super()._handler()
-
-        class Handler(base):  # type: ignore[misc]
-            def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
-                _current.request = Request("GET", {k.lower(): v for k, v in self.headers.items()})
-                super().do_GET()
-
-            def do_POST(self) -> None:  # noqa: N802 - the name http.server calls
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                _current.request = Request("POST", {k.lower(): v for k, v in self.headers.items()}, body)
-                super().do_GET()
-
-        handler: type[BaseHTTPRequestHandler] = Handler
-        return handler
 
 
 @dataclass
@@ -239,8 +199,9 @@ class RedditSite:
 
     # -- requests ----------------------------------------------------------------------------------
 
-    def handle(self, path: str, query: str, host: str = "") -> Page:
-        request = current_request()
+    def respond(self, request: Request) -> Page:
+        """The RequestSite protocol of demo.replay: the token endpoint is a POST, the API reads Authorization."""
+        path, query = request.path, request.query
         target = f"{path}?{query}" if query else path
         self.seen.append((request.method, target, request.headers.get("user-agent", ""), time.monotonic()))
         faults = self.faults.get(path)

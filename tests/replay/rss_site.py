@@ -10,8 +10,8 @@ entity-escaped HTML descriptions, ``pubDate`` with ``+0100``/``+0200``/``GMT`` a
 Conditional GET as WordPress answers it: ``ETag`` is the MD5 of ``Last-Modified``, a posts feed is dated by
 its newest *post* (so it answers 304 when only comments came in), and 304 comes when both sent validators
 match (or the one sent does). The newspaper's ETag hashes the body; its local feed sends only Last-Modified
-and is served in ISO-8859-1; Blogger sends no validators. Request headers reach the site only through
-``RssReplayServer`` (the plain Site protocol passes none).
+and is served in ISO-8859-1; Blogger sends no validators. The site is a ``RequestSite`` of demo.replay, as
+conditional GET needs the request's headers.
 
 Fault modes, per site: ``hide_newest`` hides the newest entries of a feed (the site as it was earlier; hidden
 comments also lower the posts' comment counts); ``window`` makes the newspaper's feed hold only its latest N;
@@ -24,13 +24,11 @@ from __future__ import annotations
 
 import hashlib
 import re
-import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC
 from email.utils import format_datetime, parsedate_to_datetime
-from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
@@ -38,7 +36,7 @@ from urllib.parse import parse_qs
 from lxml import etree
 
 from demo.flashback_site import Page
-from demo.replay import ReplayServer, Site
+from demo.replay import Request
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "rss"
 ROBOTS = "User-agent: *\nDisallow: /privat/\n"
@@ -57,43 +55,12 @@ GARBAGE = b"\x1f\x8b\x08\x00\xff\xfe<?xm\x00l \x93\xa7 {{{ <<< \xc3\x28 ]]> &&& 
 _WP_POST_FEED = re.compile(r"^/blogg/(?P<permalink>\d{4}/\d{2}/\d{2}/[\w-]+/)feed/?$")
 _BLOGGER_POST_FEED = re.compile(r"^/feeds/(?P<post>\d+)/comments/default/?$")
 _PARSER = etree.XMLParser(strip_cdata=False)
-_request = threading.local()
-
-
-class RssReplayServer(ReplayServer):
-    """A ReplayServer whose sites can read the request headers (``request_headers()``): conditional GET."""
-
-    def __init__(self, sites: dict[str, Site], default: str | None = None) -> None:
-        super().__init__(sites, default)
-        handler: Any = self._server.RequestHandlerClass
-        assert isinstance(handler, type) and issubclass(handler, BaseHTTPRequestHandler)
-        self._server.RequestHandlerClass = _with_headers(handler)
-
-    def __enter__(self) -> RssReplayServer:
-        self.start()
-        return self
-
-
-def _with_headers(base: type[BaseHTTPRequestHandler]) -> type[BaseHTTPRequestHandler]:
-    class Handler(base):  # type: ignore[valid-type,misc]
-        def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
-            _request.headers = {name.lower(): value for name, value in self.headers.items()}
-            try:
-                getattr(super(), "do_GET")()  # noqa: B009 - the base class is built at run time
-            finally:
-                _request.headers = {}
-
-    return Handler
-
-
-def request_headers() -> dict[str, str]:
-    """Headers of the request being answered on this thread (lower-case names)."""
-    headers: dict[str, str] = getattr(_request, "headers", {})
-    return headers
 
 
 @dataclass(frozen=True)
-class Request:
+class Seen:
+    """One request as the tests check it: what was asked, when, with which headers, and the answer's status."""
+
     target: str
     at: float
     headers: dict[str, str]
@@ -119,20 +86,21 @@ class RssSite:
         self.faults = {path: list(answers) for path, answers in (faults or {}).items()}
         self.slow = frozenset(slow)
         self.slow_s = slow_s
-        self.seen: list[Request] = []
+        self.seen: list[Seen] = []
         """Every request, in order."""
 
-    def handle(self, path: str, query: str, host: str = "") -> Page:
-        target = f"{path}?{query}" if query else path
+    def respond(self, request: Request) -> Page:
+        """The RequestSite protocol of demo.replay: conditional GET needs the request's validators."""
+        target = f"{request.path}?{request.query}" if request.query else request.path
         asked_at = time.monotonic()
-        page = self._answer(path, query, host)
-        self.seen.append(Request(target, asked_at, dict(request_headers()), page.status))
+        page = self._answer(request.path, request.query, request.host, request.headers)
+        self.seen.append(Seen(target, asked_at, dict(request.headers), page.status))
         return page
 
-    def requests_to(self, target: str) -> list[Request]:
+    def requests_to(self, target: str) -> list[Seen]:
         return [request for request in self.seen if request.target == target]
 
-    def _answer(self, path: str, query: str, host: str) -> Page:
+    def _answer(self, path: str, query: str, host: str, sent: Mapping[str, str]) -> Page:
         if path in self.slow:
             time.sleep(self.slow_s)
         if self.faults.get(path):
@@ -142,15 +110,15 @@ class RssSite:
         if path == "/robots.txt":
             return Page(200, ROBOTS.encode(), "text/plain; charset=utf-8")
         if path in ("/rss/nyheter", "/privat/rss"):
-            return self._newspaper("nyheter", "sundsbladet-nyheter.xml", etag=True)
+            return self._newspaper("nyheter", "sundsbladet-nyheter.xml", sent, etag=True)
         if path == "/rss/lokalt":
-            return self._newspaper("lokalt", "sundsbladet-lokalt.xml", etag=False, charset="ISO-8859-1")
+            return self._newspaper("lokalt", "sundsbladet-lokalt.xml", sent, etag=False, charset="ISO-8859-1")
         if path == "/blogg/feed/":
-            return self._wordpress_posts(host)
+            return self._wordpress_posts(host, sent)
         if path == "/blogg/comments/feed/":
-            return self._wordpress_comments(None)
+            return self._wordpress_comments(None, sent)
         if match := _WP_POST_FEED.match(path):
-            return self._wordpress_comments(BLOG + match["permalink"])
+            return self._wordpress_comments(BLOG + match["permalink"], sent)
         if path == "/feeds/posts/default":
             return self._blogger_posts(host, params)
         if path == "/feeds/comments/default":
@@ -161,7 +129,9 @@ class RssSite:
 
     # -- the newspaper -----------------------------------------------------------------------------
 
-    def _newspaper(self, name: str, fixture: str, *, etag: bool, charset: str = "UTF-8") -> Page:
+    def _newspaper(
+        self, name: str, fixture: str, sent: Mapping[str, str], *, etag: bool, charset: str = "UTF-8"
+    ) -> Page:
         root = _load(fixture)
         items = self._visible(name, root.findall("channel/item"))
         if name == "nyheter" and self.window is not None:
@@ -173,7 +143,7 @@ class RssSite:
         headers = [("Last-Modified", modified)] if modified else []
         if etag:
             headers.append(("ETag", f'"{hashlib.sha1(body).hexdigest()[:20]}"'))
-        return _conditional(Page(200, body, f"application/rss+xml; charset={charset}", tuple(headers)))
+        return _conditional(Page(200, body, f"application/rss+xml; charset={charset}", tuple(headers)), sent)
 
     # -- the WordPress blog ------------------------------------------------------------------------
 
@@ -181,7 +151,7 @@ class RssSite:
         root = _load("granskningen-comments.xml")
         return root, self._visible("wp-comments", root.findall("channel/item"))
 
-    def _wordpress_posts(self, host: str) -> Page:
+    def _wordpress_posts(self, host: str, sent: Mapping[str, str]) -> Page:
         root = _load("granskningen-feed.xml")
         posts = self._visible("wp-posts", root.findall("channel/item"))
         _, comments = self._comment_items()
@@ -191,9 +161,9 @@ class RssSite:
             post.find(f"{SLASH}comments").text = str(count)
         body = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
         body = body.replace(b"<wfw:commentRss>" + BLOG.encode(), f"<wfw:commentRss>http://{host}/blogg/".encode())
-        return _conditional(_wordpress_validators(Page(200, body, RSS_TYPE), posts))
+        return _conditional(_wordpress_validators(Page(200, body, RSS_TYPE), posts), sent)
 
-    def _wordpress_comments(self, permalink: str | None) -> Page:
+    def _wordpress_comments(self, permalink: str | None, sent: Mapping[str, str]) -> Page:
         root, comments = self._comment_items()
         if permalink is not None:  # /<post>/feed/: that post's comments, titled "Av: <name>"
             post = next(
@@ -210,7 +180,7 @@ class RssSite:
                     item.find("title").text = f"Av: {item.findtext(f'{DC}creator')}"
             comments = root.findall("channel/item")
         body = etree.tostring(root, xml_declaration=True, encoding="UTF-8")
-        return _conditional(_wordpress_validators(Page(200, body, RSS_TYPE), comments))
+        return _conditional(_wordpress_validators(Page(200, body, RSS_TYPE), comments), sent)
 
     # -- the Blogger blog --------------------------------------------------------------------------
 
@@ -301,11 +271,10 @@ def _wordpress_validators(page: Page, items: list[Any]) -> Page:
     return Page(page.status, page.body, page.content_type, (("Last-Modified", modified), ("ETag", etag)))
 
 
-def _conditional(page: Page) -> Page:
-    """304 when the request's validators match (both must, when both are sent), as WordPress decides."""
-    headers = request_headers()
+def _conditional(page: Page, sent: Mapping[str, str]) -> Page:
+    """304 when the request's validators ``sent`` match (both must, when both are sent), as WordPress decides."""
     validators = dict(page.headers)
-    sent_etag, sent_since = headers.get("if-none-match"), headers.get("if-modified-since")
+    sent_etag, sent_since = sent.get("if-none-match"), sent.get("if-modified-since")
     if sent_etag is None and sent_since is None:
         return page
     etag_ok = sent_etag is not None and sent_etag == validators.get("ETag")
