@@ -41,6 +41,20 @@ def html_to_text(fragment: str | lxml_html.HtmlElement) -> str:
     return _tidy("".join(parts))
 
 
+def drop_keeping_tail(element: lxml_html.HtmlElement) -> None:
+    """Remove an element (a quote, a smiley) but keep the text after it: those words belong to the message."""
+    parent = element.getparent()
+    if parent is None:
+        return
+    tail = element.tail or ""
+    previous = element.getprevious()
+    if previous is not None:
+        previous.tail = (previous.tail or "") + tail
+    else:
+        parent.text = (parent.text or "") + tail
+    parent.remove(element)
+
+
 def _walk(element: lxml_html.HtmlElement, parts: list[str]) -> None:
     tag = element.tag if isinstance(element.tag, str) else ""
     if tag in _SKIP:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import json
 import logging
 import re
 from datetime import UTC, datetime, timedelta
@@ -118,6 +119,14 @@ class SourceSpider(scrapy.Spider):
         else:
             reason = "download_error"
         self.fail(reason, url, failure.getErrorMessage()[:200])
+
+    def json_body(self, response: Response) -> Any | None:
+        """The parsed JSON of a response, or None after counting it as ``malformed_json``."""
+        try:
+            return json.loads(response.body)
+        except (json.JSONDecodeError, UnicodeDecodeError) as err:
+            self.fail("malformed_json", response, str(err)[:120])
+            return None
 
     def post(self, **fields: Any) -> dict[str, Any]:
         """A raw post dict; the pipeline pseudonymises and validates it."""

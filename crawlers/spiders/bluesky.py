@@ -271,10 +271,8 @@ class BlueskySpider(SourceSpider):
         if "json" not in content_type:
             self.fail(self.blocked(response) or "unexpected_markup", response, content_type or "no Content-Type")
             return None
-        try:
-            body = json.loads(response.body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            self.fail("malformed_json", response, str(err)[:120])
+        body = self.json_body(response)
+        if body is None:
             return None
         if not isinstance(body, dict):
             self.fail("unexpected_json", response, "an XRPC response must be a JSON object")

@@ -20,7 +20,7 @@ from parsel import Selector
 from scrapy.http import Response
 
 from crawlers.dates import UnparsableDateError, parse_swedish_datetime
-from crawlers.html_text import html_to_text
+from crawlers.html_text import drop_keeping_tail, html_to_text
 from crawlers.pipelines import AUTHOR_FIELD
 from crawlers.spiders.base import SourceSpider
 from vaktpost.settings import FlashbackSource
@@ -244,7 +244,7 @@ def _split_quotes(message: Selector) -> tuple[str, str | None, int | None]:
                 quoted_post = int(match["post"])
         quotes.append(_QUOTE_HEADER.sub("", html_to_text(_without_images(wrapper)), count=1))
     for wrapper in list(own.cssselect(_QUOTE_SELECTORS)):
-        _drop(wrapper)
+        drop_keeping_tail(wrapper)
     text = html_to_text(_without_images(own))
     quoted = "\n\n".join(q for q in quotes if q) or None
     return text, quoted, quoted_post
@@ -253,22 +253,8 @@ def _split_quotes(message: Selector) -> tuple[str, str | None, int | None]:
 def _without_images(element: lxml_html.HtmlElement) -> lxml_html.HtmlElement:
     clone = copy.deepcopy(element)
     for image in clone.iter("img"):
-        _drop(image)
+        drop_keeping_tail(image)
     return clone
-
-
-def _drop(element: lxml_html.HtmlElement) -> None:
-    """Remove an element but keep its tail text (the words after it belong to the surrounding text)."""
-    parent = element.getparent()
-    if parent is None:
-        return
-    tail = element.tail or ""
-    previous = element.getprevious()
-    if previous is not None:
-        previous.tail = (previous.tail or "") + tail
-    else:
-        parent.text = (parent.text or "") + tail
-    parent.remove(element)
 
 
 def _title(response: Response) -> str | None:

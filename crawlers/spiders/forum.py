@@ -23,14 +23,13 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 import scrapy
-from lxml import html as lxml_html
 from parsel import Selector, SelectorList
 from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from twisted.python.failure import Failure
 
 from crawlers.dates import STOCKHOLM, parse_swedish_datetime
-from crawlers.html_text import html_to_text
+from crawlers.html_text import drop_keeping_tail, html_to_text
 from crawlers.pipelines import AUTHOR_FIELD
 from crawlers.spiders.base import SourceSpider
 from vaktpost.sources import ForumSource
@@ -307,13 +306,13 @@ class ForumSpider(SourceSpider):
             if selectors.quote_header:
                 for header in [h.root for h in Selector(root=quote).css(selectors.quote_header)]:
                     if header is not quote:
-                        _drop(header)
+                        drop_keeping_tail(header)
             quoted = html_to_text(quote)
             if self._quote_header is not None and (match := self._quote_header.match(quoted)):
                 quoted = quoted[match.end() :].strip()
             if quoted:
                 quotes.append(quoted)
-            _drop(element)
+            drop_keeping_tail(element)
         return html_to_text(own), "\n\n".join(quotes) or None, quoted_post
 
     # -- helpers -----------------------------------------------------------------------------------
@@ -412,17 +411,3 @@ def _nick(name: str) -> str:
 def _first_int(text: str) -> int | None:
     match = _INT.search(text)
     return int(re.sub(r"\D", "", match.group())) if match else None
-
-
-def _drop(element: lxml_html.HtmlElement) -> None:
-    """Remove an element but keep its tail text (the words after it belong to the surrounding text)."""
-    parent = element.getparent()
-    if parent is None:
-        return
-    tail = element.tail or ""
-    previous = element.getprevious()
-    if previous is not None:
-        previous.tail = (previous.tail or "") + tail
-    else:
-        parent.text = (parent.text or "") + tail
-    parent.remove(element)

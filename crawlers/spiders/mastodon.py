@@ -7,7 +7,6 @@ in between is skipped. Ids are compared as integers (18-digit strings, never flo
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
 from typing import Any
@@ -118,11 +117,7 @@ class MastodonSpider(SourceSpider):
             reason = "timeline_refused" if response.status in (401, 403) else wall or f"http_{response.status}"
             self.fail(reason, response, detail)
             return None
-        try:
-            return json.loads(response.body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            self.fail("malformed_json", response, str(err)[:120])
-            return None
+        return self.json_body(response)
 
     def _post(self, status: dict[str, Any], response: Response) -> dict[str, Any] | None:
         original = status.get("reblog") or status  # a boost carries someone else's words: attribute to them

@@ -211,11 +211,7 @@ class RedditSpider(SourceSpider):
             reason = self.blocked(response) or (f"http_{response.status}" if response.status >= 400 else None)
             self.fail(reason or "unexpected_markup", response, _snippet(response) if html_page else "")
             return None
-        try:
-            return json.loads(response.body)
-        except (json.JSONDecodeError, UnicodeDecodeError) as err:
-            self.fail("malformed_json", response, str(err)[:120])
-            return None
+        return self.json_body(response)
 
     def _reauthorise(self, response: Response) -> Iterator[scrapy.Request]:
         """A 401: send the request again with a new token, fetching one (once per run) unless it is newer."""

@@ -29,7 +29,7 @@ from lxml import etree
 from lxml import html as lxml_html
 from scrapy.http import Response
 
-from crawlers.html_text import html_to_text
+from crawlers.html_text import drop_keeping_tail, html_to_text
 from crawlers.pipelines import AUTHOR_FIELD
 from crawlers.spiders.base import SourceSpider
 from vaktpost.sources import RssSource
@@ -351,22 +351,8 @@ def _split_quotes(fragment: str) -> tuple[str, str | None]:
     quotes = [q for q in root.iter("blockquote") if not any(a.tag == "blockquote" for a in q.iterancestors())]
     quoted = [html_to_text(copy.deepcopy(q)) for q in quotes]
     for quote in quotes:
-        _drop(quote)
+        drop_keeping_tail(quote)
     return html_to_text(root), "\n\n".join(q for q in quoted if q) or None
-
-
-def _drop(element: lxml_html.HtmlElement) -> None:
-    """Remove an element but keep the text after it."""
-    parent = element.getparent()
-    if parent is None:
-        return
-    tail = element.tail or ""
-    previous = element.getprevious()
-    if previous is not None:
-        previous.tail = (previous.tail or "") + tail
-    else:
-        parent.text = (parent.text or "") + tail
-    parent.remove(element)
 
 
 def _author(entry: Any) -> tuple[str | None, str | None]:
