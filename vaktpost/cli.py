@@ -213,6 +213,80 @@ def demo_serve(
             pass
 
 
+watchlist_app = typer.Typer(help="The protected-staff watch-list (encrypted; key in $VAKTPOST_WATCHLIST_KEY).")
+app.add_typer(watchlist_app, name="watchlist")
+
+
+def _watchlist(config: Path | None) -> tuple[Any, Path, str | None]:
+    from models.analyzer import watchlist_path
+    from models.watchlist import WatchList, WatchListError
+
+    settings = _settings(config)
+    path = Path(watchlist_path(settings))
+    key = settings.watchlist_key.get_secret_value() if settings.watchlist_key else None
+    try:
+        return WatchList.load(path, key), path, key
+    except WatchListError as err:
+        errors.print(f"error: {err}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+@watchlist_app.command("keygen")
+def watchlist_keygen() -> None:
+    """Print a new key for the watch-list; keep it in the environment, never in a file in the repository."""
+    from models.watchlist import new_key
+
+    sys.stdout.write(new_key() + "\n")
+
+
+@watchlist_app.command("add")
+def watchlist_add(
+    name: Annotated[str, typer.Argument(help="the person's full name")],
+    variant: Annotated[list[str] | None, typer.Option(help="another spelling (repeatable)")] = None,
+    nickname: Annotated[list[str] | None, typer.Option(help="what posts call them (repeatable)")] = None,
+    workplace: Annotated[str | None, typer.Option(help="e.g. 'familjeenheten i Skogsby'")] = None,
+    role: Annotated[str | None, typer.Option(help="e.g. socialsekreterare")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Register a staff member who asked for protection; prints their id."""
+    from models.watchlist import ProtectedPerson, WatchListError
+
+    watchlist, path, key = _watchlist(config)
+    person = watchlist.add(
+        ProtectedPerson(name=name, variants=variant or [], nicknames=nickname or [], workplace=workplace, role=role)
+    )
+    try:
+        watchlist.save(path, key)
+    except WatchListError as err:
+        errors.print(f"error: {err}", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(person.id)
+
+
+@watchlist_app.command("list")
+def watchlist_list(config: ConfigOption = None) -> None:
+    """Show the registered people (on this terminal only; never logged)."""
+    watchlist, _, _ = _watchlist(config)
+    table = Table(title=f"Protected staff ({len(watchlist.people)})")
+    for column in ("id", "name", "variants", "nicknames", "workplace", "role"):
+        table.add_column(column)
+    for p in watchlist.people:
+        table.add_row(p.id, p.name, ", ".join(p.variants), ", ".join(p.nicknames), p.workplace or "", p.role or "")
+    console.print(table)
+
+
+@watchlist_app.command("remove")
+def watchlist_remove(
+    person_id: Annotated[str, typer.Argument(help="the id shown by `watchlist list`")], config: ConfigOption = None
+) -> None:
+    """Remove a person from the watch-list."""
+    watchlist, path, key = _watchlist(config)
+    if not watchlist.remove(person_id):
+        errors.print(f"error: no person with id {person_id}", highlight=False)
+        raise typer.Exit(1)
+    watchlist.save(path, key)
+
+
 @app.command()
 def config(config: ConfigOption = None) -> None:
     """Validate the settings and print them as used (secrets hidden)."""

@@ -143,6 +143,10 @@ class Settings(BaseSettings):
         default=None,
         description="key for author pseudonyms (env VAKTPOST_PSEUDONYM_KEY); generated in the data dir if unset",
     )
+    watchlist_key: SecretStr | None = Field(
+        default=None,
+        description="key of the encrypted protected-staff watch-list (env VAKTPOST_WATCHLIST_KEY)",
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     crawl: CrawlSettings = Field(default_factory=CrawlSettings)
     sources: list[SourceConfig] = Field(default_factory=list)
