@@ -24,7 +24,7 @@ from demo import serve_demo
 from index.sqlite import SQLiteStore
 from models import load_analyzer
 from vaktpost.schema import AnalysedPost, Post
-from vaktpost.settings import AnalysisSettings, Settings
+from vaktpost.settings import Settings
 
 
 def _peak_mb(who: int) -> float:
@@ -57,7 +57,7 @@ def main() -> None:
             post.model_copy(update={"id": f"{post.source}:bench{i}"})
             for i, post in enumerate(crawled[i % len(crawled)] for i in range(args.posts))
         ]
-        analyzer = load_analyzer(AnalysisSettings())
+        analyzer = load_analyzer(Settings(data_dir=Path(tmp) / "var"))
         analyzer.analyze(synthetic[:50])  # warm-up
         started = time.perf_counter()
         verdicts = []

@@ -55,7 +55,7 @@ def nightly(config: str | None = None) -> RunReport:
                 for source in sources
             ]
             results = [future.result() for future in futures]
-        analyzer = load_analyzer(settings.analysis)
+        analyzer = load_analyzer(settings)
         stored = [store_source(result, settings, store, analyzer, run_id) for result in results]
         items = [item for s in stored for item in s.stored]
         dispatched = alert(items, store, settings)

@@ -1,7 +1,7 @@
 """The analysis stage's interface: posts in, verdicts out. The flow depends on nothing else here.
 
-Later analysers (the trained Swedish pipeline, the transformer classifier) implement the same protocol
-and are chosen by settings, without touching the flow.
+Later analysers (the transformer classifier) implement the same protocol and are chosen by settings,
+without touching the flow.
 """
 
 from __future__ import annotations
@@ -9,8 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Protocol
 
+from vaktpost.datadir import DataDir
 from vaktpost.schema import Post, Verdict
-from vaktpost.settings import AnalysisSettings
+from vaktpost.settings import Settings
 
 
 class Analyzer(Protocol):
@@ -24,9 +25,20 @@ class Analyzer(Protocol):
         ...
 
 
-def load_analyzer(settings: AnalysisSettings) -> Analyzer:
-    """The analyser the settings ask for (today: the pattern + lexicon baseline)."""
+def watchlist_path(settings: Settings) -> str:
+    return str(DataDir(settings.data_dir).secrets / "watchlist.enc")
+
+
+def load_analyzer(settings: Settings) -> Analyzer:
+    """The analyser the settings ask for, with the protected-staff watch-list of the data dir."""
+    from pathlib import Path
+
     from models.baseline import BaselineAnalyzer
     from models.lexicon import BUNDLED, Lexicon
+    from models.watchlist import WatchList
 
-    return BaselineAnalyzer(Lexicon(settings.lexicon or BUNDLED), settings.thresholds)
+    key = settings.watchlist_key.get_secret_value() if settings.watchlist_key else None
+    watchlist = WatchList.load(Path(watchlist_path(settings)), key)
+    return BaselineAnalyzer(
+        Lexicon(settings.analysis.lexicon or BUNDLED), settings.analysis.thresholds, watchlist=watchlist
+    )

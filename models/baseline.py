@@ -1,34 +1,32 @@
-"""The first real analyser: Presidio personal-data patterns plus the Swedish lexicon, fully explainable.
+"""The first real analyser: the Swedish personal-data pack, the doxxing assessment and the lexicon.
 
-Doxxing combines both: exposed personal data counts fully when the post is about social services staff
-or asks for such details, and only weakly otherwise (a bicycle ad with a phone number is not a doxx).
+Every score is explainable: lexicon spans for the four labels, and for doxxing the exposure of each person
+the post names or asks about (see models/doxxing.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from models.lexicon import Lexicon, noisy_or
+from models.doxxing import assess
+from models.lexicon import Lexicon
 from models.pii import PiiDetector
-from vaktpost.schema import LABELS, Explanation, Label, PiiSpan, Post, Verdict
-
-# How much each kind of exposed data says about locating or identifying a person.
-PII_WEIGHTS = {
-    "personnummer": 0.6,
-    "street_address": 0.5,
-    "license_plate": 0.35,
-    "phone": 0.35,
-    "email": 0.25,
-    "postal_code": 0.2,
-}
-UNRELATED_PII_FACTOR = 0.4
+from models.watchlist import WatchList
+from vaktpost.schema import LABELS, Explanation, Label, Post, Verdict
 
 
 class BaselineAnalyzer:
-    def __init__(self, lexicon: Lexicon, thresholds: Mapping[Label, float], pii: PiiDetector | None = None) -> None:
+    def __init__(
+        self,
+        lexicon: Lexicon,
+        thresholds: Mapping[Label, float],
+        pii: PiiDetector | None = None,
+        watchlist: WatchList | None = None,
+    ) -> None:
         self.lexicon = lexicon
         self.thresholds = dict(thresholds)
         self.pii = pii or PiiDetector()
+        self.watchlist = watchlist or WatchList()
 
     @property
     def versions(self) -> dict[str, str]:
@@ -40,13 +38,26 @@ class BaselineAnalyzer:
     def _one(self, post: Post) -> Verdict:
         spans = self.pii.detect(post.text)
         lexical = self.lexicon.score(post.text)
-        scores = dict(lexical.scores)
-        explanations = {label: list(items) for label, items in lexical.explanations.items()}
-        scores["doxxing"], pii_explanations = self._doxxing(
-            spans, lexical.scores["doxxing"], lexical.has_target, lexical.contexts
+        exposures = assess(
+            spans,
+            self.watchlist.match(post.text),
+            staff_context=lexical.has_target,
+            solicitation=lexical.scores["doxxing"],
         )
-        if pii_explanations:
-            explanations.setdefault("doxxing", []).extend(pii_explanations)
+        scores = dict(lexical.scores)
+        scores["doxxing"] = max([lexical.scores["doxxing"], *(e.score for e in exposures)])
+        explanations = {label: list(items) for label, items in lexical.explanations.items()}
+        for exposure in exposures:
+            explanations.setdefault("doxxing", []).extend(
+                Explanation(
+                    start=span.start,
+                    end=span.end,
+                    text=f"[{span.type}]",  # the exposed value itself stays in the post, not in explanations
+                    reason=f"{exposure.severity} exposure: {span.type.replace('_', ' ')}",
+                    weight=exposure.score,
+                )
+                for span in exposure.spans
+            )
         flags: list[Label] = [label for label in LABELS if scores[label] >= self.thresholds[label]]
         return Verdict(
             post_id=post.id,
@@ -54,27 +65,6 @@ class BaselineAnalyzer:
             flags=flags,
             pii=spans,
             explanations={label: explanations[label] for label in LABELS if label in explanations},
+            exposures=exposures,
             model=self.versions,
         )
-
-    def _doxxing(
-        self, spans: list[PiiSpan], lexical: float, has_target: bool, contexts: Mapping[str, float]
-    ) -> tuple[float, list[Explanation]]:
-        if not spans:
-            return lexical, []
-        relevance = 1.0 if has_target or lexical > 0 else UNRELATED_PII_FACTOR
-        office = 1.0 - contexts.get("public_office", 0.0)
-        weights = {span.type: PII_WEIGHTS.get(span.type, 0.2) * span.score * relevance * office for span in spans}
-        # lexical already carries its own context damping; PII is damped above, combine the two.
-        score = noisy_or([lexical, *weights.values()])
-        explanations = [
-            Explanation(
-                start=span.start,
-                end=span.end,
-                text=f"[{span.type}]",
-                reason=f"exposed {span.type.replace('_', ' ')}",
-                weight=round(weights[span.type], 4),
-            )
-            for span in spans
-        ]
-        return score, explanations

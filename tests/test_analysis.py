@@ -13,14 +13,14 @@ from models.baseline import BaselineAnalyzer
 from models.lexicon import Lexicon, LexiconError
 from models.text import fold
 from vaktpost.schema import LABELS, Post
-from vaktpost.settings import AnalysisSettings
+from vaktpost.settings import Settings
 
 CASES = Path(__file__).parent / "data" / "lexicon_cases.jsonl"
 
 
 @pytest.fixture(scope="module")
-def analyzer() -> BaselineAnalyzer:
-    loaded = load_analyzer(AnalysisSettings())
+def analyzer(tmp_path_factory: pytest.TempPathFactory) -> BaselineAnalyzer:
+    loaded = load_analyzer(Settings(data_dir=tmp_path_factory.mktemp("var")))
     assert isinstance(loaded, BaselineAnalyzer)
     return loaded
 
@@ -84,7 +84,10 @@ def test_doxxing_of_staff_versus_an_ad_with_a_phone_number(analyzer: BaselineAna
         ]
     )
     assert "doxxing" in doxx.flags
-    assert {span.type for span in doxx.pii} == {"street_address", "phone"}
+    assert {span.type for span in doxx.pii} == {"person_name", "street_address", "phone"}
+    [exposure] = doxx.exposures
+    assert exposure.severity == "high" and exposure.exposed == ["phone", "street_address"]
+    assert ad.exposures == [] and office.exposures == []
     assert "doxxing" not in ad.flags
     assert "doxxing" not in office.flags
 

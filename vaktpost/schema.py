@@ -11,8 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
-SCHEMA_VERSION = 2
-"""2: posts gained ``metrics`` and ``forwarded_from`` (optional; version-1 records still read)."""
+SCHEMA_VERSION = 3
+"""2: posts gained ``metrics`` and ``forwarded_from``; 3: verdicts gained ``exposures`` (older records still read)."""
 
 Label = Literal["disinformation", "doxxing", "threat", "harassment"]
 
@@ -101,6 +101,25 @@ class Explanation(_Record):
     weight: float = Field(ge=0.0, le=1.0)
 
 
+class Severity(StrEnum):
+    critical = "critical"
+    high = "high"
+    medium = "medium"
+    low = "low"
+
+
+class Exposure(_Record):
+    """One person's exposure in a post: who, what was exposed, how severe, and the spans behind it."""
+
+    person: str = Field(description='"watchlist:<id>" for a protected staff member, "staff" for one not on the list')
+    name: PiiSpan | None = Field(default=None, description="how the post names the person, if it does")
+    exposed: list[str] = Field(default_factory=list, description="kinds of exposed data, e.g. street_address")
+    spans: list[PiiSpan] = Field(default_factory=list, description="the spans that explain the exposure")
+    solicitation: bool = Field(default=False, description="the post asks others to find or publish details")
+    severity: Severity
+    score: float = Field(ge=0.0, le=1.0)
+
+
 class Verdict(_Record):
     """What the analysis concluded about one post."""
 
@@ -110,6 +129,7 @@ class Verdict(_Record):
     flags: list[Label] = Field(default_factory=list, description="labels at or over their thresholds")
     pii: list[PiiSpan] = Field(default_factory=list)
     explanations: dict[Label, list[Explanation]] = Field(default_factory=dict)
+    exposures: list[Exposure] = Field(default_factory=list, description="doxxing assessment, one per person")
     model: dict[str, str] = Field(default_factory=dict, description="component name -> version")
     analysed_at: UtcDatetime = Field(default_factory=utcnow)
 
@@ -122,6 +142,11 @@ class Verdict(_Record):
             if not 0.0 <= score <= 1.0:
                 raise ValueError(f"score for {label} is {score}, expected 0..1")
         return self
+
+    @property
+    def protected_staff(self) -> list[str]:
+        """Watch-list ids of the protected staff members this post exposes."""
+        return [e.person.removeprefix("watchlist:") for e in self.exposures if e.person.startswith("watchlist:")]
 
     @property
     def severity(self) -> float:
@@ -140,13 +165,6 @@ class AnalysedPost(_Record):
         if self.post.id != self.verdict.post_id:
             raise ValueError(f"verdict for {self.verdict.post_id!r} attached to post {self.post.id!r}")
         return self
-
-
-class Severity(StrEnum):
-    critical = "critical"
-    high = "high"
-    medium = "medium"
-    low = "low"
 
 
 class DeliveryStatus(StrEnum):

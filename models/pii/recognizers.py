@@ -56,8 +56,6 @@ class PersonnummerRecognizer(PatternRecognizer):
 
     def validate_result(self, pattern_text: str) -> bool:
         digits = re.sub(r"\D", "", pattern_text)
-        if len(digits) == 10 and digits.startswith("0") and not re.search(r"[-+ ]", pattern_text):
-            return False  # 07x... without separator: a mobile number
         century = digits[:2] if len(digits) == 12 else None
         core = digits[-10:]
         year = int((century or "19") + core[:2])
@@ -128,7 +126,10 @@ class PhoneRecognizer(PatternRecognizer):
 
 
 class EmailRecognizer(PatternRecognizer):
-    PATTERNS: ClassVar[list[Pattern]] = [Pattern("email", r"\b[\w.+-]+@(?:[\w-]+\.)+[a-zA-Z]{2,}\b", 0.6)]
+    PATTERNS: ClassVar[list[Pattern]] = [
+        Pattern("email", r"\b[\w.+-]+@(?:[\w-]+\.)+[a-zA-Z]{2,}\b", 0.6),
+        Pattern("email, spelt out", r"\b[\w.+-]+\s?(?:\(at\)|\[at\]|\(snabel-a\))\s?(?:[\w-]+\.)+[a-zA-Z]{2,}\b", 0.6),
+    ]
 
     def __init__(self) -> None:
         super().__init__(
@@ -140,13 +141,20 @@ class EmailRecognizer(PatternRecognizer):
         )
 
     def validate_result(self, pattern_text: str) -> bool:
-        return bool(_TLD(pattern_text.rsplit("@", 1)[1]).suffix)
+        domain = re.split(r"@|\(at\)|\[at\]|\(snabel-a\)", pattern_text)[-1].strip()
+        return bool(_TLD(domain).suffix)
 
 
 _STREET_SUFFIX = (
-    r"(?:gatan|gata|vägen|väg|stigen|gränd|gränden|backe|backen|torg|torget|allé|allén|plan|leden|liden|"
-    r"slingan|gången|platsen|höjden|ringen|stråket|kroken|vägen|udden|berget|hagen|lund|lunden|ängen|parken|"
-    r"strand|stranden|kajen|esplanaden|bron|trappan|viken|sluttningen|bryggan)"
+    r"(?:gatan|gata|vägen|vagen|väg|vag|stigen|gränd|gränden|grand|granden|backe|backen|torg|torget|allé|allén|"
+    r"alle|allen|plan|leden|liden|slingan|gången|gangen|platsen|höjden|hojden|ringen|stråket|straket|kroken|"
+    r"udden|berget|hagen|lund|lunden|ängen|angen|parken|strand|stranden|kajen|esplanaden|bron|trappan|viken|"
+    r"sluttningen|bryggan|vändan|vandan|gärdet|gardet|tået|taet|fältet|faltet|dalen|vången|vangen|åsen|asen)"
+)
+# "Olof Palmes gata 12", "Gröna gången 3": the street word stands on its own after a name.
+_STREET_WORD = (
+    r"(?:gata|gatan|väg|vägen|gränd|gränden|torg|torget|allé|allén|stig|stigen|backe|backen|gången|plan|platsen|"
+    r"park|parken|hage|hagen|stråket)"
 )
 
 
@@ -156,7 +164,15 @@ class StreetAddressRecognizer(PatternRecognizer):
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern(
             "street with number",
-            rf"(?i)\b[a-zåäöé][a-zåäöé-]*{_STREET_SUFFIX}\s+\d{{1,4}}(?:\s?[a-h](?![a-zåäö]))?(?:,?\s*(?:lgh|lägenhet)\.?\s*\d{{4}})?",
+            rf"(?i)\b(?:(?:stora|lilla|norra|södra|östra|västra|gamla|nya|övre|nedre|sankt|s:t)\s+)?"
+            rf"[a-zåäöé][a-zåäöé-]*{_STREET_SUFFIX}\s+\d{{1,4}}(?:\s?[a-h](?![a-zåäö]))?"
+            r"(?:,?\s*(?:lgh|lägenhet)\.?\s*\d{4})?",
+            0.6,
+        ),
+        Pattern(
+            "named street with number",
+            rf"\b(?:[A-ZÅÄÖ][a-zåäöé]+\s){{1,2}}{_STREET_WORD}\s+\d{{1,4}}(?:\s?[A-Ha-h](?![a-zåäö]))?"
+            r"(?:,?\s*(?:lgh|lägenhet)\.?\s*\d{4})?",
             0.6,
         ),
     ]
@@ -178,7 +194,8 @@ class PostalCodeRecognizer(PatternRecognizer):
     PATTERNS: ClassVar[list[Pattern]] = [
         Pattern(
             "postal code with town",
-            r"(?<!\d)[1-9]\d{2}\s?\d{2}\s+[A-ZÅÄÖ][a-zåäöé]+(?:\s[A-ZÅÄÖ][a-zåäö]+)?",
+            r"(?<!\d)(?:S-)?[1-9]\d{2}[ \xa0]?\d{2}[ \t\xa0]+"
+            r"(?:[A-ZÅÄÖ][a-zåäöé]+(?:[ \xa0][A-ZÅÄÖ][a-zåäö]+)?|[A-ZÅÄÖ]{2,}(?:[ \xa0][A-ZÅÄÖ]{2,})?)\b",
             0.5,
         )
     ]
@@ -198,7 +215,9 @@ class LicensePlateRecognizer(PatternRecognizer):
     """Swedish plates "ABC 123" / "ABC 12A"; weak on their own, strong next to words about cars."""
 
     PATTERNS: ClassVar[list[Pattern]] = [
-        Pattern("swedish plate", r"\b[A-HJ-PR-UW-Z]{3}\s?\d{2}[A-HJ-NPR-UW-Z0-9]\b", 0.35)
+        Pattern("swedish plate", r"\b[A-HJ-PR-UW-Z]{3}\s?\d{2}[A-HJ-NPR-UW-Z0-9]\b", 0.35),
+        # people type plates in lower case too; those need words about cars nearby to count
+        Pattern("swedish plate, lower case", r"\b[a-hj-pr-uw-z]{3}\s?\d{2}[a-hj-npr-uw-z0-9]\b", 0.2),
     ]
     CONTEXT: ClassVar[list[str]] = [
         "regnummer",
@@ -206,11 +225,66 @@ class LicensePlateRecognizer(PatternRecognizer):
         "regnr",
         "registreringsnummer",
         "skylt",
+        "reg",
+        "registrerad",
         "bil",
         "bilen",
-        "volvo",
+        "bilar",
+        "fordon",
+        "fordonet",
+        "äger",
+        "äga",
         "kör",
+        "köra",
+        "parkerad",
+        "parkerade",
+        "parkering",
+        "parkera",
+        "husvagn",
+        "husbil",
+        "mc",
+        "volvo",
+        "saab",
+        "tesla",
+        "toyota",
+        "kia",
+        "audi",
+        "bmw",
+        "mercedes",
+        "golf",
+        "passat",
+        "yaris",
+        "skoda",
+        "ford",
+        "renault",
+        "peugeot",
     ]
+
+    # Three letters and three digits that name a car model, not a plate ("Mercedes CLA 200").
+    MODEL_CODES: ClassVar[frozenset[str]] = frozenset(
+        [
+            "CLA",
+            "GLA",
+            "GLB",
+            "GLC",
+            "GLE",
+            "GLS",
+            "CLS",
+            "CLK",
+            "SLK",
+            "SLC",
+            "SLS",
+            "AMG",
+            "EQA",
+            "EQB",
+            "EQC",
+            "EQE",
+            "EQS",
+        ]
+    )
+
+    def invalidate_result(self, pattern_text: str) -> bool:
+        return pattern_text[:3].upper() in self.MODEL_CODES
 
     def __init__(self) -> None:
         super().__init__(
