@@ -118,3 +118,9 @@ def test_a_broken_lexicon_says_where(tmp_path: Path) -> None:
     bad.write_text('[[label.rudeness]]\npattern = "x"\nweight = 0.5\n', encoding="utf-8")
     with pytest.raises(LexiconError, match="unknown labels"):
         Lexicon(bad)
+    bad.write_text('[[label.threat]]\npattern = "Vi Vet"\nweight = 0.5\n', encoding="utf-8")
+    with pytest.raises(LexiconError, match="capitals"):
+        Lexicon(bad)
+    good = tmp_path / "good.toml"
+    good.write_text('[[label.threat]]\npattern = "\\\\bvi vet\\\\b\\\\S*"\nweight = 0.5\n', encoding="utf-8")
+    assert Lexicon(good).score("VI VET var du bor").scores["threat"] > 0
