@@ -10,13 +10,15 @@ TORCH_SPEC  ?= torch==2.13.0
 TORCH_INDEX ?=
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: run test lint typecheck check bench clean-venv help
+.PHONY: run test lint typecheck check bench pii-eval spacy-model clean-venv help
 
 help:
 	@echo "make run    - run the nightly job once (bundled demo when no sources are configured)"
 	@echo "make test   - run the whole test suite"
 	@echo "make check  - ruff and mypy"
 	@echo "make bench  - throughput and memory of each stage on this machine"
+	@echo "make pii-eval     - span-level scores of the personal-data pack on its evaluation set"
+	@echo "make spacy-model  - retrain the Swedish spaCy pipeline from ../shared/data (VAKTPOST_SHARED_DATA)"
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +53,14 @@ check: lint typecheck
 
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.pipeline
+	$(BIN)/python -m bench.pii
+
+pii-eval: $(VENV)/.installed
+	$(BIN)/python -m models.pii.evaluate
+
+# Needs the corpora in ../shared/data (not part of the repository); about 45 minutes on 2 cores.
+spacy-model: $(VENV)/.installed
+	$(BIN)/python -m models.spacy.train
 
 clean-venv:
 	rm -rf $(VENV)

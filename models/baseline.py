@@ -12,7 +12,7 @@ from models.doxxing import assess
 from models.lexicon import Lexicon
 from models.pii import PiiDetector
 from models.watchlist import WatchList
-from vaktpost.schema import LABELS, Explanation, Label, Post, Verdict
+from vaktpost.schema import LABELS, Explanation, Label, PiiSpan, Post, Verdict
 
 
 class BaselineAnalyzer:
@@ -33,10 +33,10 @@ class BaselineAnalyzer:
         return {"pii": self.pii.version, "lexicon": self.lexicon.name}
 
     def analyze(self, posts: Sequence[Post]) -> list[Verdict]:
-        return [self._one(post) for post in posts]
+        found = self.pii.detect_many([post.text for post in posts])
+        return [self._one(post, spans) for post, spans in zip(posts, found, strict=True)]
 
-    def _one(self, post: Post) -> Verdict:
-        spans = self.pii.detect(post.text)
+    def _one(self, post: Post, spans: list[PiiSpan]) -> Verdict:
         lexical = self.lexicon.score(post.text)
         exposures = assess(
             spans,

@@ -8,11 +8,11 @@ visiting address, info@) are not personal data and are dropped.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
-from presidio_analyzer.nlp_engine import NerModelConfiguration, SpacyNlpEngine
+from presidio_analyzer.nlp_engine import NerModelConfiguration, NlpArtifacts, SpacyNlpEngine
 from spacy.language import Language
 from spacy.tokens import Doc
 
@@ -81,7 +81,8 @@ def _swedish_nlp() -> Language:
     from models.spacy import PIPELINE_DIR, load_swedish_pipeline
 
     try:
-        nlp = load_swedish_pipeline()
+        # sentence starts and morphology are not used here; leaving them out saves a tenth of the time
+        nlp = load_swedish_pipeline(exclude=["senter", "morphologizer"])
     except (OSError, ValueError) as err:
         raise RuntimeError(
             f"the Swedish spaCy pipeline at {PIPELINE_DIR} could not be loaded ({err}); it ships with the "
@@ -138,9 +139,20 @@ class PiiDetector:
         )
 
     def detect(self, text: str) -> list[PiiSpan]:
+        return self.detect_many([text])[0]
+
+    def detect_many(self, texts: Sequence[str], batch_size: int = 64) -> list[list[PiiSpan]]:
+        """The spans of each text; the pipeline runs over the texts in batches (``nlp.pipe``)."""
+        engine = self._engine.nlp_engine
+        artifacts = engine.process_batch(list(texts), language=LANGUAGE, batch_size=batch_size)
+        return [self._detect(text, nlp_artifacts) for text, nlp_artifacts in artifacts]
+
+    def _detect(self, text: str, nlp_artifacts: NlpArtifacts) -> list[PiiSpan]:
         if not text.strip():
             return []
-        found = self._engine.analyze(text=text, language=LANGUAGE, score_threshold=MIN_SCORE)
+        found = self._engine.analyze(
+            text=text, language=LANGUAGE, score_threshold=MIN_SCORE, nlp_artifacts=nlp_artifacts
+        )
         results = _without_overlaps(_phone_or_personnummer(text, found))
         names = [r for r in results if r.entity_type == "person_name"]
         contacts = [r for r in results if r.entity_type in _CONTACT_TYPES]

@@ -157,7 +157,7 @@ class SwedishNameRecognizer(EntityRecognizer):
         an everyday word or the NER calls it a place or an organisation ("Göteborg", "Sandvikens AIK")."""
         places = set()
         if nlp_artifacts is not None:
-            places = {t.idx for t in nlp_artifacts.tokens if t.ent_type_ in ("LOC", "location")}
+            places = {e.start_char for e in nlp_artifacts.tokens.ents if e.label_ == "LOC"}
         found = []
         for index, word in enumerate(words):
             value = word.group().rstrip(".")
