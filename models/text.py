@@ -10,5 +10,7 @@ def fold(text: str) -> str:
 
     People write "soc", "Soc", "SOCEN", "handlaggare": the lexicon matches all of them on folded text.
     """
-    lowered = "".join(ch if len(low := ch.lower()) != 1 else low for ch in text)
+    lowered = text.lower()
+    if len(lowered) != len(text):  # a character that lower-cases to two ("İ") keeps its case
+        lowered = "".join(ch if len(low := ch.lower()) != 1 else low for ch in text)
     return lowered.translate(_FOLD)

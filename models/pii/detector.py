@@ -8,7 +8,7 @@ visiting address, info@) are not personal data and are dropped.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from presidio_analyzer import AnalyzerEngine, RecognizerRegistry, RecognizerResult
 from presidio_analyzer.context_aware_enhancers import LemmaContextAwareEnhancer
@@ -104,6 +104,14 @@ class _SwedishEngine(SpacyNlpEngine):
     def load(self) -> None:
         self.nlp = {LANGUAGE: self._pipeline}  # type: ignore[assignment]
 
+    def process_batch(  # type: ignore[override]
+        self, texts: Sequence[str], language: str, batch_size: int = 64, n_process: int = 1, as_tuples: bool = False
+    ) -> Iterator[tuple[str, NlpArtifacts]]:
+        """Presidio's version rebuilds each text from its tokens (a sixth of the time); the texts are at hand."""
+        docs = self._pipeline.pipe(texts, batch_size=batch_size)
+        for text, doc in zip(texts, docs, strict=True):
+            yield text, self._doc_to_nlp_artifact(doc, language)
+
 
 class PiiDetector:
     """Finds personal data in Swedish text; the spans carry the exact text and character offsets."""
@@ -126,6 +134,7 @@ class PiiDetector:
             registry.add_recognizer(NerNameRecognizer(common))
         engine = _SwedishEngine(nlp)
         engine.load()
+        self._nlp_engine = engine
         self._engine = AnalyzerEngine(
             registry=registry,
             nlp_engine=engine,
@@ -143,8 +152,7 @@ class PiiDetector:
 
     def detect_many(self, texts: Sequence[str], batch_size: int = 64) -> list[list[PiiSpan]]:
         """The spans of each text; the pipeline runs over the texts in batches (``nlp.pipe``)."""
-        engine = self._engine.nlp_engine
-        artifacts = engine.process_batch(list(texts), language=LANGUAGE, batch_size=batch_size)
+        artifacts = self._nlp_engine.process_batch(texts, language=LANGUAGE, batch_size=batch_size)
         return [self._detect(text, nlp_artifacts) for text, nlp_artifacts in artifacts]
 
     def _detect(self, text: str, nlp_artifacts: NlpArtifacts) -> list[PiiSpan]:

@@ -7,7 +7,7 @@ The trained NER finds most names in well-written text; posts are often lower-cas
 from __future__ import annotations
 
 import re
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from presidio_analyzer import EntityRecognizer, RecognizerResult
@@ -65,6 +65,7 @@ def _lines(name: str) -> list[str]:
     return [line.strip() for line in text.splitlines() if line.strip() and not line.startswith("#")]
 
 
+@lru_cache(maxsize=65536)
 def _base(word: str) -> str:
     """The folded word without a genitive -s (Annikas -> annika), when that makes it a known name."""
     folded = fold(word.rstrip("."))
