@@ -12,7 +12,7 @@ from models.doxxing import assess
 from models.lexicon import Lexicon
 from models.pii import PiiDetector
 from models.watchlist import WatchList
-from vaktpost.schema import LABELS, Explanation, Label, PiiSpan, Post, Verdict
+from vaktpost.schema import LABELS, Explanation, Exposure, Label, PiiSpan, Post, Verdict
 
 
 class BaselineAnalyzer:
@@ -46,25 +46,38 @@ class BaselineAnalyzer:
         )
         scores = dict(lexical.scores)
         scores["doxxing"] = max([lexical.scores["doxxing"], *(e.score for e in exposures)])
-        explanations = {label: list(items) for label, items in lexical.explanations.items()}
-        for exposure in exposures:
-            explanations.setdefault("doxxing", []).extend(
-                Explanation(
-                    start=span.start,
-                    end=span.end,
-                    text=f"[{span.type}]",  # the exposed value itself stays in the post, not in explanations
-                    reason=f"{exposure.severity} exposure: {span.type.replace('_', ' ')}",
-                    weight=exposure.score,
-                )
-                for span in exposure.spans
-            )
         flags: list[Label] = [label for label in LABELS if scores[label] >= self.thresholds[label]]
-        return Verdict(
-            post_id=post.id,
-            scores={label: round(scores[label], 4) for label in LABELS},
-            flags=flags,
-            pii=spans,
-            explanations={label: explanations[label] for label in LABELS if label in explanations},
-            exposures=exposures,
-            model=self.versions,
+        return assemble_verdict(post.id, scores, flags, spans, lexical.explanations, exposures, self.versions)
+
+
+def assemble_verdict(
+    post_id: str,
+    scores: Mapping[Label, float],
+    flags: list[Label],
+    spans: list[PiiSpan],
+    lexical_explanations: Mapping[Label, list[Explanation]],
+    exposures: list[Exposure],
+    versions: dict[str, str],
+) -> Verdict:
+    """A verdict whose doxxing explanations name the kind of each exposed value, never the value itself."""
+    explanations = {label: list(items) for label, items in lexical_explanations.items()}
+    for exposure in exposures:
+        explanations.setdefault("doxxing", []).extend(
+            Explanation(
+                start=span.start,
+                end=span.end,
+                text=f"[{span.type}]",  # the exposed value itself stays in the post, not in explanations
+                reason=f"{exposure.severity} exposure: {span.type.replace('_', ' ')}",
+                weight=exposure.score,
+            )
+            for span in exposure.spans
         )
+    return Verdict(
+        post_id=post_id,
+        scores={label: round(scores[label], 4) for label in LABELS},
+        flags=flags,
+        pii=spans,
+        explanations={label: explanations[label] for label in LABELS if label in explanations},
+        exposures=exposures,
+        model=versions,
+    )

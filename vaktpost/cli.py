@@ -287,6 +287,100 @@ def watchlist_remove(
     watchlist.save(path, key)
 
 
+ModelOption = Annotated[
+    Path | None, typer.Option("--model", help="a model directory (default: the committed Swedish model)")
+]
+
+
+def _transformer_analyzer(model: Path | None, config: Path | None) -> Any:
+    from models.analyzer import load_analyzer
+    from models.classifier.model_dir import ModelDirError
+
+    settings = _settings(config)
+    try:
+        return load_analyzer(settings, analyzer="transformer", model=model)
+    except ModelDirError as err:
+        errors.print(f"error: {err}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def classify(
+    source: Annotated[str, typer.Argument(help="JSON lines with id and text; - for standard input")] = "-",
+    model: ModelOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Score texts: one JSON line out per line in (scores, flags, personal-data spans, model)."""
+    from models.classifier.jobs import classify_lines
+
+    analyzer = _transformer_analyzer(model, config)
+    try:
+        handle = sys.stdin if source == "-" else Path(source).open(encoding="utf-8")  # noqa: SIM115
+    except OSError as err:
+        errors.print(f"error: cannot read {source}: {err.strerror}", highlight=False)
+        raise typer.Exit(2) from None
+    with handle:
+        for result in classify_lines(handle, analyzer):
+            sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+            sys.stdout.flush()
+
+
+@app.command()
+def evaluate(
+    data: Annotated[Path, typer.Option("--data", help="JSON lines with id, text and labels")],
+    out: Annotated[Path | None, typer.Option("--out", help="write the scores as JSON here")] = None,
+    model: ModelOption = None,
+    config: ConfigOption = None,
+) -> None:
+    """Per-label precision, recall, F1, PR-AUC and confusion, and macro-F1, on a labelled file."""
+    from models.classifier.dataset import DatasetError
+    from models.classifier.jobs import evaluate_file
+    from models.classifier.report import evaluation_table
+
+    analyzer = _transformer_analyzer(model, config)
+    try:
+        result = evaluate_file(data, analyzer)
+    except (DatasetError, OSError) as err:
+        errors.print(f"error: {err}", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(evaluation_table(result))
+    target = out or Path(f"evaluation-{data.stem}.json")
+    target.write_text(json.dumps(result, indent=1), encoding="utf-8")
+    errors.print(f"scores written to {target}", highlight=False)
+
+
+@app.command()
+def train(
+    base: Annotated[Path, typer.Option("--base", help="a local Hugging Face checkpoint (model + tokenizer)")],
+    out: Annotated[Path, typer.Option("--out", help="the new model directory")] = Path("build/classifier/model"),
+    epochs: Annotated[int, typer.Option(help="passes over the training split")] = 12,
+    learning_rate: Annotated[float, typer.Option(help="peak learning rate (3e-4 small models, 3e-5 BERT-base)")] = 3e-4,
+    data: Annotated[
+        Path | None, typer.Option(help="a directory with train/dev/test.jsonl (default: the project's dataset)")
+    ] = None,
+) -> None:
+    """Fine-tune a checkpoint on the project's dataset, with the same calibration, thresholds and evaluation."""
+    from models.classifier.dataset import SPLITS_DIR, DatasetError
+    from models.classifier.finetune import finetune
+    from models.classifier.report import evaluation_table
+
+    if not (base / "config.json").exists():
+        errors.print(f"error: {base} is not a Hugging Face checkpoint (no config.json)", highlight=False)
+        raise typer.Exit(2)
+    splits = data or SPLITS_DIR
+    missing = [name for name in ("train", "dev", "test") if not (splits / f"{name}.jsonl").exists()]
+    if missing:
+        errors.print(f"error: {splits} has no {', '.join(m + '.jsonl' for m in missing)}", highlight=False)
+        raise typer.Exit(2)
+    try:
+        report = finetune(base, out, epochs=epochs, learning_rate=learning_rate, splits=splits)
+    except DatasetError as err:
+        errors.print(f"error: {err}", highlight=False)
+        raise typer.Exit(2) from None
+    console.print(evaluation_table(report["test"]))
+    console.print(f"model written to {out}")
+
+
 @app.command()
 def config(config: ConfigOption = None) -> None:
     """Validate the settings and print them as used (secrets hidden)."""

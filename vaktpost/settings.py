@@ -91,7 +91,15 @@ class CrawlSettings(Section):
 class AnalysisSettings(Section):
     """Which analyser scores posts and where a score becomes a flag."""
 
-    thresholds: dict[Label, float] = Field(default_factory=lambda: dict.fromkeys(LABELS, 0.5))
+    analyzer: Literal["transformer", "baseline"] = Field(
+        default="baseline",
+        description="transformer: the harm classifier (with the personal-data pack); baseline: the lexicon",
+    )
+    model: Path | None = Field(default=None, description="a classifier model directory (default: the committed one)")
+    thresholds: dict[Label, float] = Field(
+        default_factory=lambda: dict.fromkeys(LABELS, 0.5),
+        description="flag thresholds of the baseline analyser; the classifier brings its own",
+    )
     batch_size: int = Field(default=64, ge=1, le=4096)
     lexicon: Path | None = Field(default=None, description="a lexicon TOML replacing the bundled Swedish one")
 

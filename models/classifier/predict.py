@@ -1,0 +1,88 @@
+"""Scores from a model directory: batched by length, in inference mode, int8 on CPU.
+
+Sorting texts by length before batching keeps padding small; dynamic int8 quantisation of the linear
+layers roughly halves CPU time at no measurable cost in F1 (see the model card). Scores are calibrated
+probabilities; a label is flagged when its score reaches the model's threshold for it.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import AutoModelForSequenceClassification, AutoTokenizer, PreTrainedTokenizerBase
+from transformers.utils import logging as transformers_logging
+
+from models.classifier.model_dir import DEFAULT_MODEL_DIR, ModelDirError, ModelMeta
+from vaktpost.schema import LABELS, Label
+
+MAX_TOKENS_PER_BATCH = 8192
+
+
+def calibrate(logits: np.ndarray, meta: ModelMeta) -> np.ndarray:
+    a = np.array([meta.calibration[label][0] for label in LABELS])
+    b = np.array([meta.calibration[label][1] for label in LABELS])
+    result: np.ndarray = 1.0 / (1.0 + np.exp(-(logits * a + b)))
+    return result
+
+
+class HarmClassifier:
+    """The four harm labels for Swedish texts, from a Vaktpost model directory."""
+
+    def __init__(self, directory: Path | None = None, *, quantize: bool = True) -> None:
+        self.directory = directory or DEFAULT_MODEL_DIR
+        if not self.directory.is_dir():
+            raise ModelDirError(f"no model directory at {self.directory}")
+        self.meta = ModelMeta.load(self.directory)
+        transformers_logging.disable_progress_bar()  # type: ignore[no-untyped-call]  # none in logs and pipes
+        try:
+            self.tokenizer: PreTrainedTokenizerBase = AutoTokenizer.from_pretrained(self.directory)
+            model = AutoModelForSequenceClassification.from_pretrained(self.directory)
+        except (OSError, ValueError) as err:
+            raise ModelDirError(f"{self.directory}: cannot load the model ({err})") from err
+        if model.config.num_labels != len(LABELS):
+            raise ModelDirError(f"{self.directory}: the model has {model.config.num_labels} outputs, not {len(LABELS)}")
+        model.eval()
+        if quantize and not torch.cuda.is_available():
+            with warnings.catch_warnings():  # torch announces the move of quantisation to torchao on every call
+                warnings.simplefilter("ignore")
+                model = torch.ao.quantization.quantize_dynamic(  # type: ignore[no-untyped-call]
+                    model, {torch.nn.Linear}, dtype=torch.qint8
+                )
+        self.model = model
+
+    @property
+    def tag(self) -> str:
+        return self.meta.tag
+
+    def logits(self, texts: Sequence[str]) -> np.ndarray:
+        """Raw logits, one row per text in input order."""
+        out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+        if not texts:
+            return out
+        encoded = self.tokenizer(list(texts), truncation=True, max_length=self.meta.max_length)["input_ids"]
+        order = sorted(range(len(texts)), key=lambda i: -len(encoded[i]))  # longest first: batches of similar length
+        start = 0
+        with torch.inference_mode():
+            while start < len(order):
+                longest = len(encoded[order[start]])
+                batch = order[start : start + max(1, MAX_TOKENS_PER_BATCH // max(1, longest))]
+                ids = torch.full((len(batch), longest), self.tokenizer.pad_token_id or 0, dtype=torch.long)
+                mask = torch.zeros((len(batch), longest), dtype=torch.long)
+                for row, index in enumerate(batch):
+                    tokens = encoded[index]
+                    ids[row, : len(tokens)] = torch.tensor(tokens)
+                    mask[row, : len(tokens)] = 1
+                out[batch] = self.model(input_ids=ids, attention_mask=mask).logits.float().numpy()
+                start += len(batch)
+        return out
+
+    def scores(self, texts: Sequence[str]) -> list[dict[Label, float]]:
+        probabilities = calibrate(self.logits(texts), self.meta)
+        return [{label: float(row[i]) for i, label in enumerate(LABELS)} for row in probabilities]
+
+    def flags(self, scores: dict[Label, float]) -> list[Label]:
+        return [label for label in LABELS if scores[label] >= self.meta.thresholds[label]]
