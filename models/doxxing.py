@@ -21,6 +21,9 @@ HOME = {"street_address", "postal_code", "routine"}
 CHILDREN = {"school", "family"}
 CONTACT = {"phone", "email", "photo", "family", "school", "workplace"}
 EXPOSING = LOCATING | CONTACT
+# What points at one real person even when the post does not name them; family, routine and workplace
+# words alone do not ("tack till alla socialsekreterare som hjälper barnen varje dag").
+IDENTIFYING = {"street_address", "postal_code", "license_plate", "personnummer", "phone", "email", "school", "photo"}
 SCORES = {Severity.low: 0.4, Severity.medium: 0.65, Severity.high: 0.85, Severity.critical: 0.97}
 PROTECTED_LOW = 0.55  # a protected person named with a role is already worth a flag
 SOLICITATION_FLOOR = 0.5  # the lexicon's doxxing cues (asking for or offering details) at or above this
@@ -81,8 +84,8 @@ def _people(spans: Sequence[PiiSpan], hits: Sequence[WatchHit]) -> list[_Person]
 
 def _exposure(person: _Person, asking: bool, solicitation: float) -> Exposure | None:
     kinds = {item.type for item in person.items}
-    if person.name is None and not kinds - {"workplace"} and not asking:
-        return None  # a unit named without anyone in it exposes no one
+    if person.name is None and not asking and not kinds & IDENTIFYING:
+        return None  # a unit, a family word or a routine without anyone identifiable exposes no one
     if kinds & HOME and kinds & CHILDREN:
         severity = Severity.critical
     elif kinds & LOCATING:

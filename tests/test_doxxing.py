@@ -83,6 +83,8 @@ def test_a_protected_person_is_linked_however_the_post_spells_them(analyzer: Bas
         "Zlatan Ibrahimović gjorde två mål mot Danmark igår, vilken kväll på Friends Arena!",
         "Socialtjänsten nås via växeln 08-465 004 00, besöksadress Storgatan 1, e-post info@exempel-kommun.se",
         "Beställningsnummer 850312-4467 skickas till Storgatan 5, fakturan betalas inom 30 dagar",
+        # family and routine words with nobody identifiable in them
+        "Stort tack till alla socialsekreterare som gör ett viktigt jobb för barnen varje dag ❤️",
     ],
 )
 def test_ads_celebrities_offices_and_order_numbers_are_not_doxxing(analyzer: BaselineAnalyzer, text: str) -> None:
