@@ -2,11 +2,16 @@
 
     python -m bench.classifier [--model DIR] [--posts N] [--no-base]
 
-Posts are the texts of the dataset's test split, repeated to N (their real length mix: a median of about
-20 words, a long tail of rants). Each model runs in its own subprocess, so each peak memory is its own:
-the default model as shipped (int8 dynamic quantisation, batching by length, inference mode), the same
-model without quantisation, and a 12-layer, 768-wide BERT with the same tokenizer and random weights,
-which is as slow as a real Swedish BERT-base would be. Reports posts/s, the ratio and peak MB.
+Posts are the texts of the dataset's test split, repeated to N, so they have the real length mix: a
+median of about 20 words and a long tail of rants. Each model runs in its own subprocess, so each peak
+memory is its own. Three models are measured, all batched by length in inference mode:
+
+- the default model with int8 dynamic quantisation;
+- the default model without it;
+- a 12-layer, 768-wide BERT with the same tokenizer and random weights, which is as slow as a real Swedish
+  BERT-base would be.
+
+It reports posts/s, the speed ratio and peak MB.
 """
 
 from __future__ import annotations

@@ -41,6 +41,24 @@ def write_model_card(directory: Path, meta: ModelMeta, report: dict[str, Any]) -
         f"(`models/data`, see its DATASET_CARD). Half the training texts were given typos, lost diacritics, "
         f"case changes or no punctuation. The best of {len(report['history'])} epochs on dev was epoch "
         f"{report['best_epoch']}.",
+        *(
+            [
+                "- A character n-gram head sits beside the transformer: hashed 2-5-grams, TF-IDF, and a "
+                "logistic regression per label (`ngram.npz`). The calibration weighs the two parts per label."
+                + (
+                    f" The transformer alone reached test macro-F1 {report['transformer_only']['test']['macro_f1']:.3f}"
+                    + (
+                        f" and challenge {report['transformer_only']['challenge']['macro_f1']:.3f}."
+                        if "challenge" in report["transformer_only"]
+                        else "."
+                    )
+                    if "transformer_only" in report
+                    else ""
+                )
+            ]
+            if (directory / "ngram.npz").exists()
+            else []
+        ),
         "- Calibration: per-label Platt scaling on dev logits. Thresholds: the best dev F1 per label on "
         "calibrated scores.",
         "- Doxxing: "

@@ -33,6 +33,7 @@ from models.classifier.card import write_model_card
 from models.classifier.dataset import DATA_DIR, SPLITS_DIR, Example, read_jsonl
 from models.classifier.metrics import best_thresholds, evaluate_scores, label_matrix
 from models.classifier.model_dir import ModelMeta
+from models.classifier.ngram import NgramHead
 from models.classifier.predict import calibrate
 from vaktpost.schema import LABELS
 
@@ -54,6 +55,19 @@ def _batch(ids: Sequence[Sequence[int]], pad: int) -> tuple[torch.Tensor, torch.
     return input_ids, mask
 
 
+def _length_buckets(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
+    """Shuffled batches of similar length (sorted within pools of 20 batches): little padding, still random."""
+    order = list(range(len(lengths)))
+    rng.shuffle(order)
+    pool = batch_size * 20
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start : start + pool], key=lambda i: lengths[i])
+        batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
+    rng.shuffle(batches)
+    return batches
+
+
 def predict_logits(model: Any, tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_length: int) -> np.ndarray:
     model.eval()
     encoded = _encode(tokenizer, texts, max_length)
@@ -67,15 +81,20 @@ def predict_logits(model: Any, tokenizer: PreTrainedTokenizerBase, texts: Sequen
     return out
 
 
-def fit_calibration(logits: np.ndarray, truth: np.ndarray) -> dict[str, list[float]]:
-    """Platt scaling per label: p = sigmoid(a * logit + b), fitted on held-out logits."""
+def fit_calibration(
+    logits: np.ndarray, truth: np.ndarray, ngram_logits: np.ndarray | None = None
+) -> dict[str, list[float]]:
+    """Platt scaling per label on held-out logits: p = sigmoid(a * logit + b), and with the n-gram head
+    p = sigmoid(a * logit + b + c * ngram_logit), which also weighs the two parts per label."""
     calibration: dict[str, list[float]] = {}
     for index, label in enumerate(LABELS):
         if truth[:, index].all() or not truth[:, index].any():
-            calibration[label] = [1.0, 0.0]
+            calibration[label] = [1.0, 0.0] + ([0.0] if ngram_logits is not None else [])
             continue
-        fit = LogisticRegression(C=100.0).fit(logits[:, [index]], truth[:, index])
-        calibration[label] = [float(fit.coef_[0][0]), float(fit.intercept_[0])]
+        columns = [logits[:, index]] + ([ngram_logits[:, index]] if ngram_logits is not None else [])
+        fit = LogisticRegression(C=100.0).fit(np.stack(columns, axis=1), truth[:, index])
+        weights = [float(w) for w in fit.coef_[0]]
+        calibration[label] = [weights[0], float(fit.intercept_[0]), *weights[1:]]
     return calibration
 
 
@@ -107,6 +126,7 @@ def finetune(
     max_length: int = 256,
     augment: float = 0.5,
     pii_doxxing: bool = True,
+    ngram: bool = True,
     splits: Path = SPLITS_DIR,
     name: str = "sv_harm",
     version: str = "0.1.0",
@@ -136,10 +156,7 @@ def finetune(
     started = time.monotonic()
     for epoch in range(epochs):
         model.train()
-        order = list(range(len(train)))
-        rng.shuffle(order)
-        for start in range(0, len(order), batch_size):
-            batch = order[start : start + batch_size]
+        for batch in _length_buckets([len(e.text) for e in train], batch_size, rng):
             texts = [noisy(train[i].text, rng) if rng.random() < augment else train[i].text for i in batch]
             input_ids, mask = _batch(_encode(tokenizer, texts, max_length), tokenizer.pad_token_id or 0)
             logits = model(input_ids=input_ids, attention_mask=mask).logits
@@ -163,27 +180,40 @@ def finetune(
 
     dev_logits = predict_logits(model, tokenizer, dev_texts, max_length)
     meta = ModelMeta(name=name, version=version, base=str(base), max_length=max_length, pii_doxxing=pii_doxxing)
-    meta.calibration = fit_calibration(dev_logits, dev_truth)
+    head = NgramHead.fit([e.text for e in train], truth_train.numpy().astype(bool)) if ngram else None
+    dev_ngram = head.logits(dev_texts) if head is not None else None
+    meta.calibration = fit_calibration(dev_logits, dev_truth, dev_ngram)
     dev_pii = _pii_scores(dev_texts) if pii_doxxing else None
-    dev_scores = _scores(calibrate(dev_logits, meta), dev_pii)
+    dev_scores = _scores(calibrate(dev_logits, meta, dev_ngram), dev_pii)
     meta.thresholds = best_thresholds([e.labels for e in dev], dev_scores)
     report = {
         "base": str(base),
         "best_epoch": best[1],
         "history": history,
         "dev": evaluate_scores([e.labels for e in dev], dev_scores, meta.thresholds),
-        "test": evaluate_split(model, tokenizer, meta, test),
+        "test": evaluate_split(model, tokenizer, meta, test, head),
         "train_examples": len(train),
         "minutes": (time.monotonic() - started) / 60,
     }
     challenge = DATA_DIR / "challenge.jsonl"
     if challenge.exists() and splits == SPLITS_DIR:
-        report["challenge"] = evaluate_split(model, tokenizer, meta, read_jsonl(challenge, strict=False))
-    meta.extra = {"trained": {"best_epoch": best[1], "epochs": epochs, "learning_rate": learning_rate}}
+        report["challenge"] = evaluate_split(model, tokenizer, meta, read_jsonl(challenge, strict=False), head)
+    if head is not None:  # what the n-gram head adds: the same model, calibrated and thresholded without it
+        alone = copy.deepcopy(meta)
+        alone.calibration = fit_calibration(dev_logits, dev_truth)
+        alone_dev = _scores(calibrate(dev_logits, alone), dev_pii)
+        alone.thresholds = best_thresholds([e.labels for e in dev], alone_dev)
+        report["transformer_only"] = {"test": evaluate_split(model, tokenizer, alone, test, None)}
+        if "challenge" in report:
+            challenge_set = read_jsonl(challenge, strict=False)
+            report["transformer_only"]["challenge"] = evaluate_split(model, tokenizer, alone, challenge_set, None)
+    meta.extra = {"trained": {"best_epoch": best[1], "epochs": epochs, "learning_rate": learning_rate, "ngram": ngram}}
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
     meta.save(out)
+    if head is not None:
+        head.save(out)
     if (base / "pretraining.json").exists():
         shutil.copy(base / "pretraining.json", out / "pretraining.json")
     (out / "evaluation.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
@@ -191,10 +221,13 @@ def finetune(
     return report
 
 
-def evaluate_split(model: Any, tokenizer: PreTrainedTokenizerBase, meta: ModelMeta, split: Sequence[Example]) -> Any:
+def evaluate_split(
+    model: Any, tokenizer: PreTrainedTokenizerBase, meta: ModelMeta, split: Sequence[Example], head: NgramHead | None
+) -> Any:
     texts = [e.text for e in split]
     logits = predict_logits(model, tokenizer, texts, meta.max_length)
-    scores = _scores(calibrate(logits, meta), _pii_scores(texts) if meta.pii_doxxing else None)
+    ngram = head.logits(texts) if head is not None else None
+    scores = _scores(calibrate(logits, meta, ngram), _pii_scores(texts) if meta.pii_doxxing else None)
     return evaluate_scores([e.labels for e in split], scores, meta.thresholds)
 
 
@@ -207,6 +240,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--max-length", type=int, default=256)
     parser.add_argument("--augment", type=float, default=0.5, help="share of training texts made noisy")
     parser.add_argument("--no-pii-doxxing", action="store_true", help="do not fold the pack's score into doxxing")
+    parser.add_argument("--no-ngram", action="store_true", help="the transformer alone, without the n-gram head")
     args = parser.parse_args(argv)
     report = finetune(
         args.base,
@@ -216,6 +250,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         max_length=args.max_length,
         augment=args.augment,
         pii_doxxing=not args.no_pii_doxxing,
+        ngram=not args.no_ngram,
     )
     print(json.dumps({k: report[k] for k in ("best_epoch", "minutes")} | {"test_macro_f1": report["test"]["macro_f1"]}))
 

@@ -73,6 +73,9 @@ def best_thresholds(gold: Sequence[Sequence[str]], scores: Sequence[Mapping[Any,
     probs = score_matrix(scores)
     chosen: dict[str, float] = {}
     for index, label in enumerate(LABELS):
+        if not truth[:, index].any():
+            chosen[label] = 1.0  # nothing to find: never flag on the strength of these examples
+            continue
         candidates = np.unique(np.round(probs[:, index], 4))
         best, best_f1 = 0.5, -1.0
         for position, threshold in enumerate(candidates):

@@ -1,8 +1,13 @@
 """The classifier's directory: Hugging Face ``save_pretrained`` files plus ``vaktpost.json``.
 
-``vaktpost.json`` holds what turns logits into decisions: the label order, per-label Platt calibration
-(``p = sigmoid(a * logit + b)``), per-label thresholds on the calibrated score, the name and version, the
-base it was fine-tuned from and the maximum input length. A directory without it is not a Vaktpost model.
+``vaktpost.json`` holds what turns logits into decisions:
+- the label order;
+- per-label Platt calibration ``[a, b]``, giving ``p = sigmoid(a * logit + b)``, or ``[a, b, c]``, adding
+  ``+ c * ngram_logit`` when the directory has an n-gram head (``ngram.npz``);
+- per-label thresholds on the calibrated score;
+- the name and version, the base it was fine-tuned from, and the maximum input length.
+
+A directory without ``vaktpost.json`` is not a Vaktpost model.
 """
 
 from __future__ import annotations
