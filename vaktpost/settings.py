@@ -92,7 +92,7 @@ class AnalysisSettings(Section):
     """Which analyser scores posts and where a score becomes a flag."""
 
     analyzer: Literal["transformer", "baseline"] = Field(
-        default="baseline",
+        default="transformer",
         description="transformer: the harm classifier (with the personal-data pack); baseline: the lexicon",
     )
     model: Path | None = Field(default=None, description="a classifier model directory (default: the committed one)")
