@@ -20,9 +20,17 @@ CASES = Path(__file__).parent / "data" / "lexicon_cases.jsonl"
 
 @pytest.fixture(scope="module")
 def analyzer(tmp_path_factory: pytest.TempPathFactory) -> BaselineAnalyzer:
-    loaded = load_analyzer(Settings(data_dir=tmp_path_factory.mktemp("var")))
+    loaded = load_analyzer(Settings(data_dir=tmp_path_factory.mktemp("var")), analyzer="baseline")
     assert isinstance(loaded, BaselineAnalyzer)
     return loaded
+
+
+def test_the_settings_choose_the_analyser(tmp_path: Path) -> None:
+    from models.classifier.analyzer import TransformerAnalyzer
+
+    assert isinstance(load_analyzer(Settings(data_dir=tmp_path)), TransformerAnalyzer)
+    baseline = Settings.model_validate({"data_dir": tmp_path, "analysis": {"analyzer": "baseline"}})
+    assert isinstance(load_analyzer(baseline), BaselineAnalyzer)
 
 
 def post(text: str, number: int = 1) -> Post:
