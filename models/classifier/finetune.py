@@ -34,25 +34,10 @@ from models.classifier.dataset import DATA_DIR, SPLITS_DIR, Example, read_jsonl
 from models.classifier.metrics import best_thresholds, evaluate_scores, label_matrix
 from models.classifier.model_dir import ModelMeta
 from models.classifier.ngram import NgramHead
-from models.classifier.predict import calibrate
+from models.classifier.predict import batched_logits, calibrate, padded
 from vaktpost.schema import LABELS
 
 console = Console(stderr=True)
-
-
-def _encode(tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_length: int) -> list[list[int]]:
-    ids: list[list[int]] = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
-    return ids
-
-
-def _batch(ids: Sequence[Sequence[int]], pad: int) -> tuple[torch.Tensor, torch.Tensor]:
-    longest = max(len(x) for x in ids)
-    input_ids = torch.full((len(ids), longest), pad, dtype=torch.long)
-    mask = torch.zeros((len(ids), longest), dtype=torch.long)
-    for row, tokens in enumerate(ids):
-        input_ids[row, : len(tokens)] = torch.tensor(tokens)
-        mask[row, : len(tokens)] = 1
-    return input_ids, mask
 
 
 def _length_buckets(lengths: Sequence[int], batch_size: int, rng: random.Random) -> list[list[int]]:
@@ -66,19 +51,6 @@ def _length_buckets(lengths: Sequence[int], batch_size: int, rng: random.Random)
         batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
     rng.shuffle(batches)
     return batches
-
-
-def predict_logits(model: Any, tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_length: int) -> np.ndarray:
-    model.eval()
-    encoded = _encode(tokenizer, texts, max_length)
-    order = sorted(range(len(texts)), key=lambda i: len(encoded[i]))
-    out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
-    with torch.inference_mode():
-        for start in range(0, len(order), 64):
-            batch = order[start : start + 64]
-            input_ids, mask = _batch([encoded[i] for i in batch], tokenizer.pad_token_id or 0)
-            out[batch] = model(input_ids=input_ids, attention_mask=mask).logits.float().numpy()
-    return out
 
 
 def fit_calibration(
@@ -158,7 +130,8 @@ def finetune(
         model.train()
         for batch in _length_buckets([len(e.text) for e in train], batch_size, rng):
             texts = [noisy(train[i].text, rng) if rng.random() < augment else train[i].text for i in batch]
-            input_ids, mask = _batch(_encode(tokenizer, texts, max_length), tokenizer.pad_token_id or 0)
+            encoded = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
+            input_ids, mask = padded(encoded, tokenizer.pad_token_id or 0)
             logits = model(input_ids=input_ids, attention_mask=mask).logits
             loss = loss_fn(logits, truth_train[batch])
             loss.backward()
@@ -166,7 +139,7 @@ def finetune(
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad()
-        dev_logits = predict_logits(model, tokenizer, dev_texts, max_length)
+        dev_logits = batched_logits(model, tokenizer, dev_texts, max_length)
         probabilities = 1 / (1 + np.exp(-dev_logits))
         dev_scores = _scores(probabilities, None)
         result = evaluate_scores(
@@ -178,7 +151,7 @@ def finetune(
             best = (result["macro_f1"], epoch + 1, copy.deepcopy(model.state_dict()))
     model.load_state_dict(best[2])
 
-    dev_logits = predict_logits(model, tokenizer, dev_texts, max_length)
+    dev_logits = batched_logits(model, tokenizer, dev_texts, max_length)
     meta = ModelMeta(name=name, version=version, base=str(base), max_length=max_length, pii_doxxing=pii_doxxing)
     head = NgramHead.fit([e.text for e in train], truth_train.numpy().astype(bool)) if ngram else None
     dev_ngram = head.logits(dev_texts) if head is not None else None
@@ -225,7 +198,7 @@ def evaluate_split(
     model: Any, tokenizer: PreTrainedTokenizerBase, meta: ModelMeta, split: Sequence[Example], head: NgramHead | None
 ) -> Any:
     texts = [e.text for e in split]
-    logits = predict_logits(model, tokenizer, texts, meta.max_length)
+    logits = batched_logits(model, tokenizer, texts, meta.max_length)
     ngram = head.logits(texts) if head is not None else None
     scores = _scores(calibrate(logits, meta, ngram), _pii_scores(texts) if meta.pii_doxxing else None)
     return evaluate_scores([e.labels for e in split], scores, meta.thresholds)

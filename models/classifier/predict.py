@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -35,6 +36,35 @@ def calibrate(logits: np.ndarray, meta: ModelMeta, ngram_logits: np.ndarray | No
         z = z + ngram_logits * c
     result: np.ndarray = 1.0 / (1.0 + np.exp(-z))
     return result
+
+
+def padded(ids: Sequence[Sequence[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token ids padded to the longest, and the attention mask."""
+    longest = max(len(x) for x in ids)
+    input_ids = torch.full((len(ids), longest), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(ids), longest), dtype=torch.long)
+    for row, tokens in enumerate(ids):
+        input_ids[row, : len(tokens)] = torch.tensor(tokens)
+        mask[row, : len(tokens)] = 1
+    return input_ids, mask
+
+
+def batched_logits(model: Any, tokenizer: PreTrainedTokenizerBase, texts: Sequence[str], max_length: int) -> np.ndarray:
+    """Logits in input order; texts are batched longest first, up to a token budget per batch."""
+    model.eval()
+    out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+    if not texts:
+        return out
+    encoded = tokenizer(list(texts), truncation=True, max_length=max_length)["input_ids"]
+    order = sorted(range(len(texts)), key=lambda i: -len(encoded[i]))
+    start = 0
+    with torch.inference_mode():
+        while start < len(order):
+            batch = order[start : start + max(1, MAX_TOKENS_PER_BATCH // max(1, len(encoded[order[start]])))]
+            input_ids, mask = padded([encoded[i] for i in batch], tokenizer.pad_token_id or 0)
+            out[batch] = model(input_ids=input_ids, attention_mask=mask).logits.float().numpy()
+            start += len(batch)
+    return out
 
 
 class HarmClassifier:
@@ -71,25 +101,7 @@ class HarmClassifier:
 
     def logits(self, texts: Sequence[str]) -> np.ndarray:
         """Raw logits, one row per text in input order."""
-        out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
-        if not texts:
-            return out
-        encoded = self.tokenizer(list(texts), truncation=True, max_length=self.meta.max_length)["input_ids"]
-        order = sorted(range(len(texts)), key=lambda i: -len(encoded[i]))  # longest first: batches of similar length
-        start = 0
-        with torch.inference_mode():
-            while start < len(order):
-                longest = len(encoded[order[start]])
-                batch = order[start : start + max(1, MAX_TOKENS_PER_BATCH // max(1, longest))]
-                ids = torch.full((len(batch), longest), self.tokenizer.pad_token_id or 0, dtype=torch.long)
-                mask = torch.zeros((len(batch), longest), dtype=torch.long)
-                for row, index in enumerate(batch):
-                    tokens = encoded[index]
-                    ids[row, : len(tokens)] = torch.tensor(tokens)
-                    mask[row, : len(tokens)] = 1
-                out[batch] = self.model(input_ids=ids, attention_mask=mask).logits.float().numpy()
-                start += len(batch)
-        return out
+        return batched_logits(self.model, self.tokenizer, texts, self.meta.max_length)
 
     def scores(self, texts: Sequence[str]) -> list[dict[Label, float]]:
         ngram = self.ngram.logits(texts) if self.ngram is not None and texts else None
