@@ -122,7 +122,6 @@ def finetune(
         optimizer, lambda step: min(1.0, (step + 1) / (0.06 * steps_total)) * max(0.0, 1 - step / steps_total)
     )
     dev_texts = [e.text for e in dev]
-    dev_truth = label_matrix([e.labels for e in dev])
     best: tuple[float, int, dict[str, Any]] = (-1.0, -1, {})
     history = []
     started = time.monotonic()
@@ -150,23 +149,42 @@ def finetune(
         if result["macro_f1"] > best[0]:
             best = (result["macro_f1"], epoch + 1, copy.deepcopy(model.state_dict()))
     model.load_state_dict(best[2])
-
-    dev_logits = batched_logits(model, tokenizer, dev_texts, max_length)
     meta = ModelMeta(name=name, version=version, base=str(base), max_length=max_length, pii_doxxing=pii_doxxing)
-    head = NgramHead.fit([e.text for e in train], truth_train.numpy().astype(bool)) if ngram else None
+    meta.extra = {"trained": {"best_epoch": best[1], "epochs": epochs, "learning_rate": learning_rate, "ngram": ngram}}
+    minutes = (time.monotonic() - started) / 60
+    training = {"base": str(base), "best_epoch": best[1], "history": history, "minutes": minutes}
+    return finish(model, tokenizer, meta, base, out, (train, dev, test), training, ngram=ngram, splits=splits)
+
+
+def finish(
+    model: Any,
+    tokenizer: PreTrainedTokenizerBase,
+    meta: ModelMeta,
+    base: Path,
+    out: Path,
+    data: tuple[list[Example], list[Example], list[Example]],
+    training: dict[str, Any],
+    *,
+    ngram: bool = True,
+    splits: Path = SPLITS_DIR,
+) -> dict[str, Any]:
+    """Everything after the encoder's training: n-gram head, calibration and thresholds on dev, the test
+    (and challenge) evaluation, and the complete model directory with its card."""
+    train, dev, test = data
+    dev_texts = [e.text for e in dev]
+    dev_truth = label_matrix([e.labels for e in dev])
+    truth_train = label_matrix([e.labels for e in train])
+    dev_logits = batched_logits(model, tokenizer, dev_texts, meta.max_length)
+    head = NgramHead.fit([e.text for e in train], truth_train) if ngram else None
     dev_ngram = head.logits(dev_texts) if head is not None else None
     meta.calibration = fit_calibration(dev_logits, dev_truth, dev_ngram)
-    dev_pii = _pii_scores(dev_texts) if pii_doxxing else None
+    dev_pii = _pii_scores(dev_texts) if meta.pii_doxxing else None
     dev_scores = _scores(calibrate(dev_logits, meta, dev_ngram), dev_pii)
     meta.thresholds = best_thresholds([e.labels for e in dev], dev_scores)
-    report = {
-        "base": str(base),
-        "best_epoch": best[1],
-        "history": history,
+    report = training | {
         "dev": evaluate_scores([e.labels for e in dev], dev_scores, meta.thresholds),
         "test": evaluate_split(model, tokenizer, meta, test, head),
         "train_examples": len(train),
-        "minutes": (time.monotonic() - started) / 60,
     }
     challenge = DATA_DIR / "challenge.jsonl"
     if challenge.exists() and splits == SPLITS_DIR:
@@ -180,7 +198,6 @@ def finetune(
         if "challenge" in report:
             challenge_set = read_jsonl(challenge, strict=False)
             report["transformer_only"]["challenge"] = evaluate_split(model, tokenizer, alone, challenge_set, None)
-    meta.extra = {"trained": {"best_epoch": best[1], "epochs": epochs, "learning_rate": learning_rate, "ngram": ngram}}
     out.mkdir(parents=True, exist_ok=True)
     model.save_pretrained(out)
     tokenizer.save_pretrained(out)
@@ -192,6 +209,23 @@ def finetune(
     (out / "evaluation.json").write_text(json.dumps(report, indent=1), encoding="utf-8")
     write_model_card(out, meta, report)
     return report
+
+
+def refit_head(model_dir: Path, out: Path, *, splits: Path = SPLITS_DIR) -> dict[str, Any]:
+    """Keep a model directory's fine-tuned encoder and redo the rest on the current data: minutes instead of
+    a full fine-tuning, for new examples or reviewers' corrections (retrain the encoder now and then)."""
+    train, dev, test = (read_jsonl(splits / f"{name_}.jsonl") for name_ in ("train", "dev", "test"))
+    tokenizer = AutoTokenizer.from_pretrained(model_dir)
+    model = AutoModelForSequenceClassification.from_pretrained(model_dir)
+    meta = ModelMeta.load(model_dir)
+    previous = model_dir / "evaluation.json"
+    report = json.loads(previous.read_text(encoding="utf-8")) if previous.exists() else {}
+    training = {key: report[key] for key in ("base", "best_epoch", "history", "minutes") if key in report}
+    base = Path(training.get("base", str(model_dir)))
+    if model_dir.resolve() != out.resolve() and (model_dir / "pretraining.json").exists():
+        out.mkdir(parents=True, exist_ok=True)
+        shutil.copy(model_dir / "pretraining.json", out / "pretraining.json")
+    return finish(model, tokenizer, meta, base, out, (train, dev, test), training, splits=splits)
 
 
 def evaluate_split(
@@ -214,7 +248,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--augment", type=float, default=0.5, help="share of training texts made noisy")
     parser.add_argument("--no-pii-doxxing", action="store_true", help="do not fold the pack's score into doxxing")
     parser.add_argument("--no-ngram", action="store_true", help="the transformer alone, without the n-gram head")
+    parser.add_argument(
+        "--head-only", action="store_true", help="--base is a model directory: keep its encoder, refit the rest"
+    )
     args = parser.parse_args(argv)
+    if args.head_only:
+        report = refit_head(args.base, args.out)
+        print(json.dumps({"test_macro_f1": report["test"]["macro_f1"]}))
+        return
     report = finetune(
         args.base,
         args.out,

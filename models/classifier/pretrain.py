@@ -85,7 +85,9 @@ def _dataset_texts(repeat: int) -> Iterator[str]:
         yield from texts
 
 
-def pretrain(out: Path, minutes: float, size: str, sequences: int, seed: int = 0) -> dict[str, float]:
+def pretrain(
+    out: Path, minutes: float, size: str, sequences: int, seed: int = 0, learning_rate: float = 5e-4, warmup: int = 100
+) -> dict[str, float]:
     torch.manual_seed(seed)
     random.seed(seed)
     data = shared_data_dir()
@@ -103,7 +105,7 @@ def pretrain(out: Path, minutes: float, size: str, sequences: int, seed: int = 0
     model = BertForMaskedLM(bert_config(tokenizer, size))
     model.to(device)  # type: ignore[arg-type]
     collator = DataCollatorForLanguageModeling(tokenizer, mlm_probability=0.15)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=5e-4, weight_decay=0.01)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=learning_rate, weight_decay=0.01)
     batch_size = 64 if device.type == "cpu" else 256
     budget = minutes * 60
     started = time.monotonic()
@@ -122,7 +124,7 @@ def pretrain(out: Path, minutes: float, size: str, sequences: int, seed: int = 0
                 per_step = (time.monotonic() - started) / 20
                 planned = max(40, int(budget / per_step))
                 console.print(f"{per_step:.2f} s/step -> about {planned} steps in {minutes:.0f} min")
-            lr = 5e-4 * min(1.0, (step + 1) / 100) * (max(0.05, 1 - step / planned) if planned else 1.0)
+            lr = learning_rate * min(1.0, (step + 1) / warmup) * (max(0.05, 1 - step / planned) if planned else 1.0)
             for group in optimizer.param_groups:
                 group["lr"] = lr
             loss = masked_lm_loss(model, batch)
@@ -152,7 +154,8 @@ def pretrain(out: Path, minutes: float, size: str, sequences: int, seed: int = 0
         "minutes": (time.monotonic() - started) / 60,
         "perplexity": math.exp(min(20.0, sum(losses[-50:]) / max(1, len(losses[-50:])))),
     }
-    (out / "pretraining.json").write_text(json.dumps({"size": size, **result}, indent=1), encoding="utf-8")
+    record = {"size": size, "learning_rate": learning_rate, **result}
+    (out / "pretraining.json").write_text(json.dumps(record, indent=1), encoding="utf-8")
     return result
 
 
@@ -162,9 +165,14 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=35.0)
     parser.add_argument("--size", choices=sorted(SIZES), default="mini")
     parser.add_argument("--sequences", type=int, default=200_000, help="most packed sequences to keep")
+    parser.add_argument("--learning-rate", type=float, default=5e-4, help="peak learning rate")
+    parser.add_argument("--warmup", type=int, default=100, help="steps of linear warm-up")
     args = parser.parse_args()
     torch.set_num_threads(torch.get_num_threads())
-    print(json.dumps(pretrain(args.out, args.minutes, args.size, args.sequences), indent=1))
+    result = pretrain(
+        args.out, args.minutes, args.size, args.sequences, learning_rate=args.learning_rate, warmup=args.warmup
+    )
+    print(json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":
