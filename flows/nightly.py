@@ -1,7 +1,10 @@
-"""The nightly job: crawl every source, analyse what is new, store it, alert, and report.
+"""The nightly job: deliver the spool, crawl every source, analyse what is new, store it, alert, purge
+what is past retention, and report.
 
 The flow orchestrates and computes nothing itself: each task calls one public function of a stage.
-A failing source is reported and the others go on; watermarks advance only once posts are stored.
+A failing source is reported and the others go on; watermarks advance only once posts are stored or
+spooled. When the store is down or fails mid-run, analysed posts go to the durable spool in the data dir
+and are delivered (and alerted on) first thing in the next run: nothing collected is lost.
 """
 
 from __future__ import annotations
@@ -22,18 +25,12 @@ import crawlers
 from alerts import send_alerts
 from flows.guards import check_demo_separation, mark_data_dir
 from flows.report import source_rows, to_markdown
-from index import Store, open_store
+from index import Spool, SpoolingWriter, Store, StoreError, open_store, retention_policy
 from models import Analyzer, load_analyzer
 from vaktpost.datadir import DataDir
 from vaktpost.privacy import minimise
 from vaktpost.schema import LABELS, AnalysedPost, Label, Post, RunReport, SourceReport
 from vaktpost.settings import Settings, SourceConfig, load_settings
-
-
-@dataclass
-class StoredSource:
-    report: SourceReport
-    stored: list[AnalysedPost] = field(default_factory=list)
 
 
 @flow(name="nightly", description="Crawl, analyse, index, alert and report, once.")
@@ -43,8 +40,14 @@ def nightly(config: str | None = None) -> RunReport:
     started = datetime.now(UTC)
     run_id = f"{started:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:6]}"
     data = DataDir(settings.data_dir).ensure()
-    store = open_store(settings)
     try:
+        store: Store | None = open_store(settings)
+    except StoreError as err:
+        logger.error("the store is unreachable, analysed posts will be spooled: %s", err)
+        store = None
+    writer = SpoolingWriter(store, Spool(data.spool), run_id)
+    try:
+        delivered = deliver_spool(writer)
         with _sources(settings, store) as (sources, proxy, demo):
             logger.info("run %s: crawling %d source(s)%s", run_id, len(sources), " (demo)" if demo else "")
             work_dir = data.run_dir(run_id)
@@ -56,12 +59,22 @@ def nightly(config: str | None = None) -> RunReport:
             ]
             results = [future.result() for future in futures]
         analyzer = load_analyzer(settings)
-        stored = [store_source(result, settings, store, analyzer, run_id) for result in results]
+        stored = [store_source(result, settings, writer, analyzer) for result in results]
         items = [item for s in stored for item in s.stored]
-        dispatched = alert(items, store, settings)
+        dispatched, alert_error = alert([*delivered, *items], writer, settings)
+        purged, purge_error = purge(writer, settings)
         reports = [s.report for s in stored]
         failed_sources = [r for r in reports if not r.ok]
-        outcome = "completed" if not failed_sources else "failed" if len(failed_sources) == len(reports) else "partial"
+        store_errors = [e for e in (writer.failure, alert_error, purge_error) if e]
+        if writer.spooled:
+            store_errors.insert(0, f"store: {writer.spooled} analysed post(s) spooled for the next run")
+        outcome = (
+            "failed"
+            if reports and len(failed_sources) == len(reports)
+            else "partial"
+            if failed_sources or store_errors
+            else "completed"
+        )
         flags: dict[Label, int] = {label: sum(label in i.verdict.flags for i in items) for label in LABELS}
         report = RunReport(
             run_id=run_id,
@@ -70,23 +83,61 @@ def nightly(config: str | None = None) -> RunReport:
             outcome=outcome,
             demo=demo,
             sources=reports,
-            analysed=len(items),
+            analysed=sum(len(s.analysed) for s in stored),
             flags=flags,
             alerts_sent=len(dispatched[0]),
             alerts_failed=len(dispatched[1]),
-            errors=[f"{r.name}: {r.error}" for r in failed_sources if r.error],
+            spooled=writer.spooled,
+            delivered_from_spool=len(delivered),
+            purged=purged,
+            errors=[f"{r.name}: {r.error}" for r in failed_sources if r.error] + store_errors,
         )
-        publish_report(report, store, work_dir)
+        publish_report(report, writer, work_dir)
         return report
     finally:
-        store.close()
+        if store is not None:
+            store.close()
+
+
+@task(name="deliver-spool", cache_policy=NO_CACHE)
+def deliver_spool(writer: SpoolingWriter) -> list[AnalysedPost]:
+    """Store what earlier runs spooled, before anything else; returns the posts, to alert on them now."""
+    logger = get_run_logger()
+    segments = writer.spool.segments()
+    if not segments or writer.store is None:
+        if segments:
+            logger.warning("%d spooled segment(s) wait for the store", len(segments))
+        return []
+    items = [item for segment in segments for _, item in _readable(writer.spool, segment)]
+    try:
+        delivery = writer.spool.deliver(writer.store)
+    except StoreError as err:
+        writer.failure = str(err)
+        logger.error("delivering the spool failed, it is kept for the next run: %s", err)
+        return []
+    for problem in delivery.errors:
+        logger.error("spool: %s", problem)
+    logger.info("spool: %d post(s) from %d segment(s) delivered", delivery.posts, delivery.segments)
+    return items
+
+
+def _readable(spool: Spool, segment: Path) -> list[tuple[str, AnalysedPost]]:
+    from index import SpoolError
+
+    try:
+        return spool.read(segment)
+    except SpoolError:
+        return []
 
 
 @contextmanager
-def _sources(settings: Settings, store: Store) -> Iterator[tuple[Sequence[SourceConfig], str | None, bool]]:
+def _sources(settings: Settings, store: Store | None) -> Iterator[tuple[Sequence[SourceConfig], str | None, bool]]:
     """The configured sources, or the bundled demo (served locally for the length of the run)."""
-    demo = check_demo_separation(settings, store)
-    mark_data_dir(store, demo)
+    if store is None:
+        demo = not settings.sources
+    else:
+        demo = check_demo_separation(settings, store)
+        mark_data_dir(store, demo)
     if not demo:
         yield settings.enabled_sources, None, False
         return
@@ -119,11 +170,19 @@ def crawl_source(
     return result
 
 
+@dataclass
+class StoredSource:
+    report: SourceReport
+    stored: list[AnalysedPost] = field(default_factory=list)
+    analysed: list[AnalysedPost] = field(default_factory=list)
+
+
 @task(name="analyse-and-store", cache_policy=NO_CACHE)
 def store_source(
-    result: crawlers.CrawlResult, settings: Settings, store: Store, analyzer: Analyzer, run_id: str
+    result: crawlers.CrawlResult, settings: Settings, writer: SpoolingWriter, analyzer: Analyzer
 ) -> StoredSource:
-    """Analyse the posts a crawl found that the store does not have yet, store them, then advance state."""
+    """Analyse the posts a crawl found that the store does not have yet, store (or spool) them, then advance
+    the source's state."""
     logger = get_run_logger()
     report = SourceReport(
         name=result.source,
@@ -137,22 +196,29 @@ def store_source(
         duration_s=round(result.duration_s, 2),
     )
     posts = list(crawlers.read_posts(result.posts_file))
-    known = store.existing_ids([post.id for post in posts])
+    known: set[str] = set()
+    if writer.store_ok and writer.store is not None:
+        try:
+            known = writer.store.existing_ids([post.id for post in posts])
+        except StoreError as err:  # analyse them all: upserts by id cannot duplicate
+            writer.failure = str(err)
     fresh = [post for post in posts if post.id not in known]
     try:
-        stored = analyse_and_upsert(fresh, settings, store, analyzer, run_id, result.source)
+        stored, analysed = analyse_and_upsert(fresh, settings, writer, analyzer, result.source)
     except Exception as err:  # one source's failure must not stop the others
         logger.exception("%s: analysis or storage failed", result.source)
         return StoredSource(report.model_copy(update={"ok": False, "error": f"analysis/storage failed: {err}"}))
     crawlers.commit_state(result, settings)
-    result.posts_file.unlink(missing_ok=True)  # the store has them; the raw copy holds names of unflagged authors
-    return StoredSource(report.model_copy(update={"new": len(stored)}), stored)
+    result.posts_file.unlink(missing_ok=True)  # stored or spooled; the raw copy holds names of unflagged authors
+    return StoredSource(report.model_copy(update={"new": len(analysed)}), stored, analysed)
 
 
 def analyse_and_upsert(
-    posts: Sequence[Post], settings: Settings, store: Store, analyzer: Analyzer, run_id: str, label: str
-) -> list[AnalysedPost]:
+    posts: Sequence[Post], settings: Settings, writer: SpoolingWriter, analyzer: Analyzer, label: str
+) -> tuple[list[AnalysedPost], list[AnalysedPost]]:
+    """Analyse in batches and write each batch; returns (stored in the store, all analysed)."""
     stored: list[AnalysedPost] = []
+    analysed: list[AnalysedPost] = []
     size = settings.analysis.batch_size
     with Progress(
         TextColumn(f"analysing {label}"),
@@ -166,30 +232,67 @@ def analyse_and_upsert(
             batch = posts[start : start + size]
             verdicts = analyzer.analyze(batch)
             items = [minimise(AnalysedPost(post=p, verdict=v)) for p, v in zip(batch, verdicts, strict=True)]
-            store.upsert(items, run_id=run_id)
-            stored.extend(items)
+            if writer.write(items):
+                stored.extend(items)
+            analysed.extend(items)
             progress.advance(bar, len(batch))
-    return stored
+    return stored, analysed
 
 
 @task(name="alert", cache_policy=NO_CACHE)
-def alert(items: Sequence[AnalysedPost], store: Store, settings: Settings) -> tuple[list[str], list[str]]:
-    result = send_alerts(items, store, settings)
+def alert(
+    items: Sequence[AnalysedPost], writer: SpoolingWriter, settings: Settings
+) -> tuple[tuple[list[str], list[str]], str | None]:
+    """Alerts on what was stored; when the store (which keeps alerts from repeating) is down, the posts are
+    spooled again so that the next run, delivering them, alerts on them then."""
+    if not items:
+        return ([], []), None
+    if writer.store_ok and writer.store is not None:
+        try:
+            result = send_alerts(items, writer.store, settings)
+        except StoreError as err:
+            writer.failure = str(err)
+        else:
+            get_run_logger().info(
+                "alerts: %d sent, %d not delivered, %d already sent before",
+                len(result.sent),
+                len(result.failed),
+                result.already_sent,
+            )
+            return (result.sent, result.failed), None
+    writer.spool.append(items, writer.run_id)
+    return ([], []), f"alerts: {len(items)} post(s) wait for the store to alert on them"
+
+
+@task(name="purge", cache_policy=NO_CACHE)
+def purge(writer: SpoolingWriter, settings: Settings) -> tuple[int, str | None]:
+    """Apply the retention periods (settings.retention) to the store."""
+    if not writer.store_ok or writer.store is None:
+        return 0, None
+    try:
+        result = writer.store.purge(retention_policy(settings))
+    except StoreError as err:
+        return 0, f"purge: {err}"
     get_run_logger().info(
-        "alerts: %d sent, %d not delivered, %d already sent before",
-        len(result.sent),
-        len(result.failed),
-        result.already_sent,
+        "purge: %d unflagged, %d flagged and %d dismissed post(s), %d audit entries past retention",
+        result.unflagged,
+        result.flagged,
+        result.dismissed,
+        result.audit_entries,
     )
-    return result.sent, result.failed
+    return result.posts, None
 
 
 @task(name="report", cache_policy=NO_CACHE)
-def publish_report(report: RunReport, store: Store, work_dir: Path) -> None:
+def publish_report(report: RunReport, writer: SpoolingWriter, work_dir: Path) -> None:
     markdown = to_markdown(report)
-    store.record_run(report)
     work_dir.mkdir(parents=True, exist_ok=True)
     (work_dir / "report.md").write_text(markdown, encoding="utf-8")
     (work_dir / "report.json").write_text(report.model_dump_json(indent=1), encoding="utf-8")
+    if writer.store is not None:
+        try:
+            writer.store.record_run(report)
+        except StoreError as err:
+            get_run_logger().error("the run report is only in %s: %s", work_dir, err)
     create_markdown_artifact(markdown, key="nightly-report", description=f"Vaktpost run {report.run_id}")
     create_table_artifact(source_rows(report), key="nightly-sources", description="Posts per source")

@@ -105,6 +105,8 @@ def to_markdown(report: RunReport) -> str:
         "",
         f"Posts analysed: {report.analysed}. Alerts sent: {report.alerts_sent}"
         + (f", not delivered: {report.alerts_failed}." if report.alerts_failed else "."),
+        f"Delivered from the spool: {report.delivered_from_spool}. Spooled for the next run: {report.spooled}. "
+        f"Deleted by retention: {report.purged}.",
     ]
     if report.errors:
         lines += ["", "## Problems", "", *[f"- {error}" for error in report.errors]]

@@ -149,6 +149,15 @@ def test_train_fine_tunes_a_local_checkpoint(tmp_path: Path) -> None:
     assert meta.base == str(base)
     assert (out / "evaluation.json").exists() and (out / "config.json").exists()
     assert len(HarmClassifier(out).scores([SUPPORT])) == 1
+    # new examples or reviewers' corrections: keep the encoder, refit the head and calibration in seconds
+    refit = tmp_path / "refit"
+    done = _run(["train", "--base", str(out), "--out", str(refit), "--head-only", "--data", str(data)], cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (refit / "model.safetensors").read_bytes() == (out / "model.safetensors").read_bytes()
+    assert json.loads((refit / "evaluation.json").read_text(encoding="utf-8"))["best_epoch"] == 1
+    assert len(HarmClassifier(refit).scores([SUPPORT])) == 1
+    done = _run(["train", "--base", str(base), "--head-only"], cwd=tmp_path)
+    assert done.returncode == 2 and "has no vaktpost.json" in " ".join(done.stderr.split())
     done = _run(["train", "--base", str(tmp_path / "nothing")], cwd=tmp_path)
     assert done.returncode == 2 and "not a Hugging Face checkpoint" in done.stderr
 

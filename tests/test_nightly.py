@@ -238,3 +238,45 @@ def test_every_stored_post_has_verifiable_evidence(
     assert page.total == len(page.items) > 300
     unverified = [i.post.id for i in page.items if i.post.evidence is None or not verify(data_dir, i.post.evidence)]
     assert unverified == []
+
+
+@pytest.mark.skipif(not os.environ.get("VAKTPOST_ES_URL"), reason="set VAKTPOST_ES_URL to run on Elasticsearch")
+def test_the_nightly_run_and_status_work_on_elasticsearch_by_configuration_alone(
+    forum_only: ReplayServer, tmp_path: Path, prefect_home: Path
+) -> None:
+    import uuid
+
+    from index.elasticsearch import ElasticsearchStore
+
+    url = os.environ["VAKTPOST_ES_URL"]
+    prefix = f"vaktpost-e2e-{uuid.uuid4().hex[:8]}"
+    config = tmp_path / "vaktpost.toml"
+    config.write_text(
+        f"""
+[store]
+backend = "elasticsearch"
+[store.elasticsearch]
+hosts = ["{url}"]
+index_prefix = "{prefix}"
+replicas = 0
+[[sources]]
+kind = "flashback"
+base_url = "{forum_only.url}"
+forums = [48]
+delay_s = 0
+since_days = 60
+""",
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("VAKTPOST_", "PREFECT_"))}
+    env.update(PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    try:
+        result = vaktpost("run", "--config", str(config), cwd=tmp_path, env=env)
+        assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
+        shown = vaktpost("status", "--json", "--config", str(config), cwd=tmp_path, env=env)
+        summary = json.loads(shown.stdout)
+        forum_posts = sum(1 for f, _, _ in Corpus.load().forum_posts() if f.id == 48)
+        assert summary["by_source"] == {"flashback": forum_posts}
+        assert summary["store"].startswith("elasticsearch:") and summary["last_run"]["outcome"] == "completed"
+    finally:
+        ElasticsearchStore.from_url(url, index_prefix=prefix).drop_all()

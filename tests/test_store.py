@@ -1,4 +1,5 @@
-"""The embedded SQLite store: exactly-once posts, search, summaries, alert ledger, audit log."""
+"""What only the SQLite backend does: migrations, its audit-log triggers, locking. The behaviour both
+backends share is in test_store_contract.py."""
 
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import pytest
 from index import SearchQuery, StoreError
 from index.sqlite import SQLiteStore
 from tests.factories import analysed
-from vaktpost.schema import DeliveryStatus
 
 
 @pytest.fixture
@@ -19,58 +19,6 @@ def store(tmp_path: Path) -> Iterator[SQLiteStore]:
     opened = SQLiteStore(tmp_path / "store.db")
     yield opened
     opened.close()
-
-
-def test_upsert_reports_new_and_never_duplicates(store: SQLiteStore) -> None:
-    first = store.upsert([analysed(1), analysed(2, flags=("threat",))], run_id="r1")
-    assert first.new == ["flashback:1", "flashback:2"]
-    second = store.upsert([analysed(2, flags=("threat",)), analysed(3)], run_id="r2")
-    assert second.new == ["flashback:3"] and second.updated == ["flashback:2"]
-    summary = store.summary()
-    assert summary["posts"] == 3 and summary["duplicates"] == 0
-    assert store.get("flashback:2").first_seen_run == "r1"  # type: ignore[union-attr]
-
-
-def test_reanalysis_updates_the_verdict_but_keeps_first_capture_and_review(store: SQLiteStore, tmp_path: Path) -> None:
-    store.upsert([analysed(1, text="originalet", flags=("threat",))])
-    raw = sqlite3.connect(tmp_path / "store.db")
-    raw.execute("UPDATE posts SET review_status = 'confirmed', assignee = 'kim' WHERE id = 'flashback:1'")
-    raw.commit()
-    raw.close()
-    store.upsert([analysed(1, text="redigerad senare", flags=("harassment",))])
-    stored = store.get("flashback:1")
-    assert stored is not None
-    assert stored.post.text == "originalet"
-    assert stored.verdict.flags == ["harassment"]
-    assert (stored.review_status, stored.assignee) == ("confirmed", "kim")
-
-
-def test_author_names_of_unflagged_posts_are_not_stored(store: SQLiteStore) -> None:
-    store.upsert([analysed(1, author_name="Visible"), analysed(2, author_name="Kept", flags=("threat",))])
-    assert store.get("flashback:1").post.author_name is None  # type: ignore[union-attr]
-    assert store.get("flashback:2").post.author_name == "Kept"  # type: ignore[union-attr]
-
-
-def test_full_text_search_folds_diacritics_and_filters(store: SQLiteStore) -> None:
-    store.upsert(
-        [
-            analysed(1, text="Socialtjänsten kidnappar barn", flags=("disinformation",), score=0.9),
-            analysed(2, text="Hot mot socialsekreterare", flags=("threat",), score=0.7, source="mastodon"),
-            analysed(3, text="Socialtjänsten har långa väntetider"),
-        ]
-    )
-    page = store.search(SearchQuery(text="socialtjanst"))
-    assert [item.post.id for item in page.items] == ["flashback:1"]
-    everything = store.search(SearchQuery(text="socialtjanst", flagged_only=False, sort="oldest"))
-    assert [item.post.id for item in everything.items] == ["flashback:1", "flashback:3"]
-    assert [i.post.id for i in store.search(SearchQuery()).items] == [
-        "flashback:1",
-        "mastodon:2",
-    ]  # by severity
-    assert store.search(SearchQuery(labels=["threat"])).total == 1
-    assert store.search(SearchQuery(sources=["mastodon"])).total == 1
-    assert store.search(SearchQuery(min_score=0.8)).total == 1
-    assert store.search(SearchQuery(text='kidnappar" OR "x')).total == 0  # operators in input are just text
 
 
 def test_summary_counts(store: SQLiteStore) -> None:
@@ -87,19 +35,6 @@ def test_summary_counts(store: SQLiteStore) -> None:
     assert summary["flagged_posts"] == 2
     assert summary["recent_flagged"] == ["flashback:2", "flashback:1"]
     assert summary["last_run"] is None
-
-
-def test_alert_ledger_claims_once(store: SQLiteStore) -> None:
-    from alerts.rules import immediate_alerts
-    from vaktpost.settings import AlertSettings
-
-    [alert] = immediate_alerts([analysed(1, flags=("threat",))], AlertSettings())
-    assert store.claim_alert(alert) is True
-    assert store.claim_alert(alert) is False
-    assert [a.id for a in store.pending_alerts()] == [alert.id]
-    store.mark_alert(alert.id, DeliveryStatus.delivered)
-    assert store.pending_alerts() == []
-    assert store.summary()["alerts"] == {"total": 1, "delivered": 1}
 
 
 def test_audit_log_is_append_only(store: SQLiteStore, tmp_path: Path) -> None:
@@ -172,3 +107,62 @@ def test_a_version_1_store_is_migrated_in_place(tmp_path: Path) -> None:
         assert store.search(SearchQuery(text="vanlig", flagged_only=False)).total == 2
     finally:
         store.close()
+
+
+def test_the_audit_log_gives_up_entries_only_to_retention(store: SQLiteStore, tmp_path: Path) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from index import RetentionPolicy
+
+    store.audit("kim", "view", "flashback:1")
+    report = store.purge(RetentionPolicy(30, 365, 30, audit_days=30), now=datetime.now(UTC) + timedelta(days=31))
+    assert report.audit_entries == 1
+    assert [e.action for e in store.audit_log()] == ["purge"]
+    raw = sqlite3.connect(tmp_path / "store.db")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        raw.execute("DELETE FROM audit")
+    raw.close()
+
+
+def test_a_version_2_store_gains_review_columns_and_its_protected_staff(tmp_path: Path) -> None:
+    from vaktpost.schema import Exposure, Severity
+
+    path = tmp_path / "v2.db"
+    item = analysed(1, flags=("doxxing",))
+    exposure = Exposure(person="watchlist:s1", exposed=["street_address"], severity=Severity.high, score=0.9)
+    item = item.model_copy(update={"verdict": item.verdict.model_copy(update={"exposures": [exposure]})})
+    store = SQLiteStore(path)
+    store.upsert([item])
+    store.close()
+    raw = sqlite3.connect(path)  # roll the file back to what a version-2 Vaktpost wrote
+    raw.executescript(
+        "DROP TABLE notes; DROP TABLE post_staff; DROP TRIGGER audit_delete_only_by_retention;"
+        "ALTER TABLE posts DROP COLUMN reviewed_by; ALTER TABLE posts DROP COLUMN reviewed_at;"
+        "CREATE TRIGGER audit_append_only_delete BEFORE DELETE ON audit BEGIN SELECT RAISE(ABORT, 'no'); END;"
+        "PRAGMA user_version = 2;"
+    )
+    raw.close()
+    store = SQLiteStore(path)
+    try:
+        assert store.schema_version() == 3
+        assert [i.post.id for i in store.search(SearchQuery(protected_staff=["s1"])).items] == ["flashback:1"]
+        from index import ReviewUpdate
+
+        assert store.review("flashback:1", "kim", ReviewUpdate(note="ok")).notes[0].author == "kim"
+    finally:
+        store.close()
+
+
+def test_a_locked_database_is_a_store_error_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "store.db"
+    store = SQLiteStore(path, busy_timeout_s=0.1)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        with pytest.raises(StoreError, match=str(path)):
+            store.upsert([analysed(1)])
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert store.upsert([analysed(1)]).new == ["flashback:1"]
+    store.close()

@@ -80,9 +80,11 @@ def run(config: ConfigOption = None) -> None:
             check_demo_separation(settings, store)
         finally:
             store.close()
-    except (StoreError, DataDirMismatchError) as err:
+    except DataDirMismatchError as err:
         errors.print(f"error: {err}", highlight=False)
         raise typer.Exit(2) from None
+    except StoreError as err:  # crawl anyway: what is analysed waits in the spool for the next run
+        errors.print(f"warning: {err}; analysed posts will be spooled in the data dir", highlight=False)
     prepare_prefect(settings)
     from flows.nightly import nightly
     from flows.report import to_table
@@ -117,6 +119,10 @@ def status(
         summary = store.summary()
     finally:
         store.close()
+    from index import Spool
+    from vaktpost.datadir import DataDir
+
+    summary["spooled"] = Spool(DataDir(settings.data_dir).spool).pending()
     if as_json:
         sys.stdout.write(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
         return
@@ -127,7 +133,9 @@ def _print_summary(summary: dict[str, Any]) -> None:
     table = Table(title="Vaktpost status", show_header=False)
     table.add_column("what")
     table.add_column("value")
-    table.add_row("store", summary["store"])
+    table.add_row("store", f"{summary['store']} (schema {summary.get('schema_version', '?')})")
+    if summary.get("spooled"):
+        table.add_row("spooled", f"{summary['spooled']} posts wait for the next run")
     table.add_row("posts", str(summary["posts"]))
     for source, count in summary["by_source"].items():
         table.add_row(f"  {source}", str(count))
@@ -358,10 +366,16 @@ def train(
     data: Annotated[
         Path | None, typer.Option(help="a directory with train/dev/test.jsonl (default: the project's dataset)")
     ] = None,
+    head_only: Annotated[
+        bool,
+        typer.Option(
+            "--head-only", help="--base is a Vaktpost model: keep its encoder, refit n-gram head and calibration"
+        ),
+    ] = False,
 ) -> None:
     """Fine-tune a checkpoint on the project's dataset, with the same calibration, thresholds and evaluation."""
     from models.classifier.dataset import SPLITS_DIR, DatasetError
-    from models.classifier.finetune import finetune
+    from models.classifier.finetune import finetune, refit_head
     from models.classifier.report import evaluation_table
 
     if not (base / "config.json").exists():
@@ -372,13 +386,75 @@ def train(
     if missing:
         errors.print(f"error: {splits} has no {', '.join(m + '.jsonl' for m in missing)}", highlight=False)
         raise typer.Exit(2)
+    if head_only and not (base / "vaktpost.json").exists():
+        errors.print(f"error: --head-only needs a Vaktpost model; {base} has no vaktpost.json", highlight=False)
+        raise typer.Exit(2)
     try:
-        report = finetune(base, out, epochs=epochs, learning_rate=learning_rate, splits=splits)
+        if head_only:
+            report = refit_head(base, out, splits=splits)
+        else:
+            report = finetune(base, out, epochs=epochs, learning_rate=learning_rate, splits=splits)
     except DatasetError as err:
         errors.print(f"error: {err}", highlight=False)
         raise typer.Exit(2) from None
     console.print(evaluation_table(report["test"]))
     console.print(f"model written to {out}")
+
+
+@app.command()
+def purge(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="only print the retention periods and cut-offs")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Delete posts and audit entries past the retention periods in settings ([retention])."""
+    from datetime import UTC, datetime, timedelta
+
+    from index import StoreError, open_store, retention_policy
+
+    settings = _settings(config)
+    policy = retention_policy(settings)
+    if dry_run:
+        now = datetime.now(UTC)
+        for kind in ("unflagged", "flagged", "dismissed", "audit"):
+            days = getattr(policy, f"{kind}_days")
+            console.print(
+                f"{kind}: kept {days} days, deleted if before {(now - timedelta(days=days)):%Y-%m-%d %H:%M} UTC"
+            )
+        return
+    try:
+        store = open_store(settings)
+        try:
+            report = store.purge(policy)
+        finally:
+            store.close()
+    except StoreError as err:
+        errors.print(f"error: {err}", highlight=False)
+        raise typer.Exit(1) from None
+    console.print(
+        f"deleted {report.unflagged} unflagged, {report.flagged} flagged and {report.dismissed} dismissed posts, "
+        f"{report.audit_entries} audit entries"
+    )
+
+
+index_app = typer.Typer(help="The search index behind the store.")
+app.add_typer(index_app, name="index")
+
+
+@index_app.command("reindex")
+def index_reindex(config: ConfigOption = None) -> None:
+    """Rebuild the index without downtime (Elasticsearch: a new versioned index, then an alias swap)."""
+    from index import StoreError, open_store
+
+    settings = _settings(config)
+    try:
+        store = open_store(settings)
+        try:
+            console.print(store.reindex())
+        finally:
+            store.close()
+    except StoreError as err:
+        errors.print(f"error: {err}", highlight=False)
+        raise typer.Exit(1) from None
 
 
 @app.command()

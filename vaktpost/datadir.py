@@ -39,6 +39,11 @@ class DataDir:
         return self.root / "alerts"
 
     @property
+    def spool(self) -> Path:
+        """Analysed posts the store could not take, delivered first thing in the next run."""
+        return self.root / "spool"
+
+    @property
     def http_cache(self) -> Path:
         return self.root / "httpcache"
 

@@ -219,6 +219,9 @@ class RunReport(_Record):
     flags: dict[Label, int] = Field(default_factory=dict)
     alerts_sent: int = 0
     alerts_failed: int = 0
+    spooled: int = Field(default=0, description="analysed posts the store could not take, kept in the spool")
+    delivered_from_spool: int = Field(default=0, description="posts from earlier runs' spool stored in this one")
+    purged: int = Field(default=0, description="posts deleted by the retention purge")
     errors: list[str] = Field(default_factory=list)
 
     @property

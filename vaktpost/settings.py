@@ -114,9 +114,43 @@ class AnalysisSettings(Section):
         return merged
 
 
+class ElasticsearchSettings(Section):
+    """A cluster the operator runs (ES 8 or 9). Secrets come from the environment, e.g.
+    ``VAKTPOST_STORE__ELASTICSEARCH__API_KEY``."""
+
+    hosts: list[str] = Field(default_factory=lambda: ["https://localhost:9200"])
+    index_prefix: str = Field(
+        default="vaktpost",
+        pattern=r"^[a-z0-9][a-z0-9_-]*$",
+        description="one prefix per municipality (vaktpost-granhult): its aliases, indices, template, ILM policy",
+    )
+    api_key: SecretStr | None = Field(default=None, description="an encoded API key; preferred over a password")
+    username: str | None = None
+    password: SecretStr | None = None
+    ca_certs: Path | None = Field(default=None, description="CA bundle for the cluster's TLS certificate")
+    verify_certs: bool = True
+    request_timeout_s: float = Field(default=30.0, gt=0)
+    max_retries: int = Field(default=5, ge=0, le=20, description="retries with backoff on 429 and connection errors")
+    shards: int = Field(default=1, ge=1, le=64)
+    replicas: int = Field(default=1, ge=0, le=8)
+
+
 class StoreSettings(Section):
-    backend: Literal["sqlite"] = "sqlite"
+    backend: Literal["sqlite", "elasticsearch"] = "sqlite"
     sqlite_path: Path | None = Field(default=None, description="defaults to <data_dir>/vaktpost.db")
+    sqlite_busy_timeout_s: float = Field(
+        default=30.0, gt=0, description="how long a write waits for another writer before the run spools instead"
+    )
+    elasticsearch: ElasticsearchSettings = Field(default_factory=ElasticsearchSettings)
+
+
+class RetentionSettings(Section):
+    """How long posts are kept (days since they were collected); ``vaktpost purge`` and the nightly run apply it."""
+
+    unflagged_days: int = Field(default=30, ge=1, description="posts nothing was flagged in")
+    flagged_days: int = Field(default=365, ge=1, description="flagged posts, whatever their review status")
+    dismissed_days: int = Field(default=30, ge=1, description="flagged posts a reviewer dismissed")
+    audit_days: int = Field(default=730, ge=30, description="entries of the audit log (who saw and did what)")
 
 
 IMMEDIATE_LABELS: tuple[Label, ...] = ("threat", "doxxing")
@@ -160,6 +194,7 @@ class Settings(BaseSettings):
     sources: list[SourceConfig] = Field(default_factory=list)
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
+    retention: RetentionSettings = Field(default_factory=RetentionSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @field_validator("sources")
