@@ -458,6 +458,88 @@ def index_reindex(config: ConfigOption = None) -> None:
 
 
 @app.command()
+def serve(config: ConfigOption = None) -> None:
+    """Start the review app (host and port from [review]; loopback by default)."""
+    import uvicorn
+
+    from index import StoreError
+    from review import create_app
+
+    settings = _settings(config)
+    try:
+        application = create_app(settings)
+    except StoreError as err:
+        errors.print(f"error: {err}", highlight=False)
+        raise typer.Exit(1) from None
+    errors.print(f"review app on http://{settings.review.host}:{settings.review.port}", highlight=False)
+    # access_log off: request lines would put post ids and query strings into the operator's logs
+    uvicorn.run(application, host=settings.review.host, port=settings.review.port, access_log=False)
+
+
+user_app = typer.Typer(help="Accounts of the review app.")
+app.add_typer(user_app, name="user")
+
+
+@user_app.command("add")
+def user_add(
+    name: Annotated[str, typer.Argument(help="account name: lowercase letters, digits, '.', '_' or '-'")],
+    role: Annotated[str, typer.Option("--role", help="reviewer, safety or admin")] = "reviewer",
+    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="read the password from stdin")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Add an account; the password is prompted for (or read from standard input), stored as an argon2 hash."""
+    from review.accounts import AccountError, Accounts
+    from vaktpost.datadir import DataDir
+
+    settings = _settings(config)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    accounts = Accounts(DataDir(settings.data_dir).accounts)
+    try:
+        user = accounts.add_user(name, role, password)
+    except AccountError as err:
+        errors.print(f"error: {err}", highlight=False)
+        raise typer.Exit(2) from None
+    finally:
+        accounts.close()
+    console.print(f"added {user.name} ({user.role})")
+
+
+@user_app.command("list")
+def user_list(config: ConfigOption = None) -> None:
+    """List the accounts and their roles."""
+    from review.accounts import Accounts
+    from vaktpost.datadir import DataDir
+
+    accounts = Accounts(DataDir(_settings(config).data_dir).accounts)
+    try:
+        for user in accounts.users():
+            state = " (disabled)" if user.disabled else ""
+            console.print(f"{user.name}\t{user.role}{state}")
+    finally:
+        accounts.close()
+
+
+@user_app.command("disable")
+def user_disable(name: str, config: ConfigOption = None) -> None:
+    """Disable an account and end its sessions."""
+    from review.accounts import AccountError, Accounts
+    from vaktpost.datadir import DataDir
+
+    accounts = Accounts(DataDir(_settings(config).data_dir).accounts)
+    try:
+        accounts.set_disabled(name, True)
+    except AccountError as err:
+        errors.print(f"error: {err}", highlight=False)
+        raise typer.Exit(2) from None
+    finally:
+        accounts.close()
+    console.print(f"disabled {name}")
+
+
+@app.command()
 def config(config: ConfigOption = None) -> None:
     """Validate the settings and print them as used (secrets hidden)."""
     settings = _settings(config)

@@ -39,6 +39,11 @@ class DataDir:
         return self.root / "alerts"
 
     @property
+    def accounts(self) -> Path:
+        """The review app's accounts and sessions (argon2 hashes), apart from the monitored data."""
+        return self.root / "accounts.db"
+
+    @property
     def spool(self) -> Path:
         """Analysed posts the store could not take, delivered first thing in the next run."""
         return self.root / "spool"

@@ -173,6 +173,18 @@ class AlertSettings(Section):
     outbox: bool = Field(default=True, description="append alerts to <data_dir>/alerts/outbox.jsonl")
 
 
+class ReviewSettings(Section):
+    """The review app (`vaktpost serve`)."""
+
+    host: str = Field(default="127.0.0.1", description="listen address; put a TLS reverse proxy in front for others")
+    port: int = Field(default=8000, ge=1, le=65535)
+    behind_tls: bool = Field(default=False, description="served over HTTPS (via a proxy): session cookies are Secure")
+    session_idle_minutes: int = Field(default=30, ge=1, le=24 * 60, description="sign out after this long idle")
+    login_attempts: int = Field(default=5, ge=1, le=100, description="failed logins allowed per name and address")
+    login_window_minutes: int = Field(default=15, ge=1, description="... within this many minutes")
+    page_size: int = Field(default=50, ge=10, le=500)
+
+
 class Settings(BaseSettings):
     """Everything an operator can configure. See vaktpost.example.toml for a commented example."""
 
@@ -195,6 +207,7 @@ class Settings(BaseSettings):
     analysis: AnalysisSettings = Field(default_factory=AnalysisSettings)
     store: StoreSettings = Field(default_factory=StoreSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
+    review: ReviewSettings = Field(default_factory=ReviewSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @field_validator("sources")
