@@ -43,8 +43,9 @@ def write_model_card(directory: Path, meta: ModelMeta, report: dict[str, Any]) -
         f"{report['best_epoch']}.",
         *(
             [
-                "- A character n-gram head sits beside the transformer: hashed 2-5-grams, TF-IDF, and a "
-                "logistic regression per label (`ngram.npz`). The calibration weighs the two parts per label."
+                "- An n-gram head sits beside the transformer: hashed character 2-5-grams and word 1-2-grams, "
+                "TF-IDF, and a logistic regression per label (`ngram.npz`). The calibration weighs the two parts "
+                "per label."
                 + (
                     f" The transformer alone reached test macro-F1 {report['transformer_only']['test']['macro_f1']:.3f}"
                     + (
