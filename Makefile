@@ -10,7 +10,7 @@ TORCH_SPEC  ?= torch==2.13.0
 TORCH_INDEX ?=
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
 
-.PHONY: run test lint typecheck check bench pii-eval spacy-model clean-venv help
+.PHONY: run test lint typecheck check bench pii-eval spacy-model browser clean-venv help
 
 help:
 	@echo "make run    - run the nightly job once (bundled demo when no sources are configured)"
@@ -36,7 +36,7 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 run: $(VENV)/.installed
 	$(BIN)/vaktpost run
 
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -54,6 +54,19 @@ check: lint typecheck
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.pipeline
 	$(BIN)/python -m bench.pii
+	$(BIN)/python -m bench.classifier
+	$(BIN)/python -m bench.store
+	$(BIN)/python -m bench.review
+
+# The review app's browser tests drive the system Chromium through Playwright (which never downloads its own).
+# Installed from Debian when this runs as root with apt; otherwise those tests are skipped and say why.
+browser:
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "warning: could not install chromium; the browser tests will be skipped"; \
+	  else echo "note: /usr/bin/chromium is missing (apt-get install chromium); the browser tests will be skipped"; fi; \
+	fi
 
 pii-eval: $(VENV)/.installed
 	$(BIN)/python -m models.pii.evaluate
