@@ -42,4 +42,4 @@ def immediate_alerts(items: Iterable[AnalysedPost], settings: AlertSettings) -> 
 
 
 def review_link(review_url: str, post_id: str) -> str:
-    return f"{review_url.rstrip('/')}/posts/{quote(post_id, safe='')}"
+    return f"{review_url.rstrip('/')}/inlagg/{quote(post_id, safe='')}"  # the review app's post view

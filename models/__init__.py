@@ -35,4 +35,11 @@ def redact(text: str, spans: list[PiiSpan]) -> str:
     return _redact(text, spans)
 
 
-__all__ = ["Analyzer", "detect_pii", "load_analyzer", "redact"]
+def placeholder(kind: str) -> str:
+    """What a reader sees instead of an exposed value of this kind ("[ADRESS]", "[PERSONNUMMER]", ...)."""
+    from models.redaction import PLACEHOLDERS
+
+    return PLACEHOLDERS.get(kind, f"[{kind.upper()}]")
+
+
+__all__ = ["Analyzer", "detect_pii", "load_analyzer", "placeholder", "redact"]

@@ -25,8 +25,7 @@ from typing import Any, cast
 
 from starlette.datastructures import FormData
 
-from index import REVIEW_STATUSES, SearchQuery
-from index.store import SortOrder
+from index import REVIEW_STATUSES, SearchQuery, SortOrder
 from review.presentation import LABEL_NAMES, STATUS_NAMES, STOCKHOLM
 from vaktpost.schema import LABELS
 

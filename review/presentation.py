@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from models.redaction import PLACEHOLDERS
+from models import placeholder
 from vaktpost.schema import Verdict
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
@@ -91,7 +91,7 @@ def highlight(text: str, verdict: Verdict, *, show_personal_data: bool) -> list[
         hidden = next(((s, e, kind) for (s, e), kind in masked.items() if s <= start < e), None)
         if hidden is not None:
             _, e, kind = hidden
-            segments.append(Segment(PLACEHOLDERS.get(kind, f"[{kind.upper()}]"), (Mark("pii", kind),)))
+            segments.append(Segment(placeholder(kind), (Mark("pii", kind),)))
             skip_until = e
             continue
         segments.append(Segment(text[start:end], covering))

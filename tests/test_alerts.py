@@ -56,7 +56,7 @@ def test_immediate_rule_picks_threats_and_doxxing_over_the_score() -> None:
     alerts = immediate_alerts(items, AlertSettings(immediate=ImmediateRule(min_score=0.6)))
     assert [a.post_id for a in alerts] == ["flashback:1"]
     assert alerts[0].labels == ["doxxing"] and alerts[0].pii_types == ["phone", "street_address"]
-    assert alerts[0].link == "http://127.0.0.1:8000/posts/flashback%3A1"
+    assert alerts[0].link == "http://127.0.0.1:8000/inlagg/flashback%3A1"
 
 
 def test_alert_carries_no_text_and_no_exposed_values() -> None:

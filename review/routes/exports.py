@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from index import SearchQuery, Store, StoredPost
-from models.redaction import redact
+from models import redact
 from review.accounts import Session
 from review.filters import FilterState, describe, to_query
 from review.presentation import LABEL_NAMES, STATUS_NAMES, stockholm
