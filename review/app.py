@@ -11,7 +11,7 @@ from pathlib import Path
 
 import jinja2
 from fastapi import FastAPI, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
@@ -19,7 +19,7 @@ from index import Store, open_store
 from review import presentation
 from review.accounts import Accounts
 from review.routes import ROUTERS
-from review.security import security_headers
+from review.security import HEADERS, security_headers
 from review.web import LoginRequiredError, Services, render
 from vaktpost.datadir import DataDir
 from vaktpost.settings import Settings
@@ -65,5 +65,17 @@ def create_app(settings: Settings, *, store: Store | None = None, accounts: Acco
         title = titles.get(error.status_code, "Något gick fel")
         message = error.detail if isinstance(error.detail, str) else title
         return render(request, "error.html", {"title": title, "message": message}, error.status_code)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, error: Exception) -> Response:
+        # Starlette answers unexpected errors outside the middleware stack, so this page carries the security
+        # headers itself; plain HTML, no template: the templates may be what failed. No details are shown.
+        page = (
+            '<!doctype html><html lang="sv"><head><meta charset="utf-8"><title>Något gick fel – Vaktpost</title>'
+            '<link rel="stylesheet" href="/static/app.css"></head><body><main><h1>Något gick fel</h1>'
+            '<p role="alert">Ett oväntat fel inträffade. Försök igen; kvarstår felet, kontakta driften.</p>'
+            '<p><a href="/">Till granskningen</a></p></main></body></html>'
+        )
+        return HTMLResponse(page, status_code=500, headers={**HEADERS, "Cache-Control": "no-store"})
 
     return app
