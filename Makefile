@@ -9,6 +9,8 @@ BIN    := $(VENV)/bin
 TORCH_SPEC  ?= torch==2.13.0
 TORCH_INDEX ?=
 PIP    := $(BIN)/python -m pip --disable-pip-version-check --quiet
+# Test files run in parallel, each file whole in one worker (its module fixtures stay together).
+TEST_WORKERS ?= 2
 
 .PHONY: run test lint typecheck check bench pii-eval spacy-model browser clean-venv help
 
@@ -40,7 +42,7 @@ test: $(VENV)/.installed-test browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadfile
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .

@@ -10,7 +10,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
+from typer.core import TyperGroup
 
 from vaktpost import __version__
 from vaktpost.settings import SOURCE_KINDS, Settings, SettingsError, load_settings
@@ -23,7 +25,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 console = Console()
-errors = Console(stderr=True)
+errors = Console(stderr=True, soft_wrap=True)  # one line per problem: greppable, paths never broken
 
 ConfigOption = Annotated[
     Path | None,
@@ -537,6 +539,90 @@ def user_disable(name: str, config: ConfigOption = None) -> None:
     finally:
         accounts.close()
     console.print(f"disabled {name}")
+
+
+class _EvidenceGroup(TyperGroup):
+    """``vaktpost evidence POST_ID ...`` is short for ``vaktpost evidence export POST_ID ...``."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        if args and args[0] not in self.commands and not args[0].startswith("-"):
+            args = ["export", *args]
+        return super().resolve_command(ctx, args)
+
+
+evidence_app = typer.Typer(
+    cls=_EvidenceGroup,
+    no_args_is_help=True,
+    help="Evidence packages for the police: `evidence export POST_ID` (or `evidence POST_ID`), `evidence verify ZIP`.",
+)
+app.add_typer(evidence_app, name="evidence")
+
+
+@evidence_app.command("export")
+def evidence_export(
+    post_id: Annotated[str, typer.Argument(help="the post's id, e.g. flashback:123456")],
+    out: Annotated[Path, typer.Option("--out", help="the directory to write the ZIP to")],
+    reason: Annotated[str, typer.Option("--reason", help="why it is exported (goes into the package)")],
+    by: Annotated[str | None, typer.Option("--by", help="who exports it (default: the OS user)")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write a post's evidence package (ZIP) to --out and print its path; the export is audited."""
+    from evidence import EvidenceError, build_package, default_exporter
+    from index import StoreError, open_store
+
+    settings = _settings(config)
+    try:
+        store = open_store(settings)
+        try:
+            path = build_package(
+                store, settings.data_dir, post_id, exported_by=by or default_exporter(), reason=reason, out_dir=out
+            )
+        finally:
+            store.close()
+    except EvidenceError as err:
+        errors.print(f"error: {err}", highlight=False, markup=False)
+        raise typer.Exit(2 if err.code == "bad_request" else 1) from None
+    except (StoreError, OSError) as err:
+        errors.print(f"error: {err}", highlight=False, markup=False)
+        raise typer.Exit(1) from None
+    sys.stdout.write(f"{path}\n")
+
+
+@evidence_app.command("verify")
+def evidence_verify(zip_path: Annotated[Path, typer.Argument(metavar="ZIP", help="an evidence package")]) -> None:
+    """Recompute every digest in a package; exit 0 if intact, 1 if anything changed, 2 if it cannot be read."""
+    from evidence import EvidenceError, Status, verify_package
+
+    try:
+        report = verify_package(zip_path)
+    except EvidenceError as err:
+        errors.print(f"error: {err}", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    table = Table(title=escape(f"{zip_path.name} ({report.post_id or 'unknown post'})"))
+    table.add_column("file", overflow="fold")
+    table.add_column("status")
+    table.add_column("sha256", overflow="fold")
+    table.add_column("note", overflow="fold")
+    for check in report.files:
+        style = "green" if check.status is Status.OK else "red"
+        note = check.note
+        if check.status is Status.CHANGED and check.expected_sha256 and check.expected_sha256 != check.actual_sha256:
+            note = f"{note}; expected {check.expected_sha256}".lstrip("; ")
+        digest = check.actual_sha256 or check.expected_sha256 or ""
+        table.add_row(escape(check.name), f"[{style}]{check.status}[/{style}]", digest, escape(note))
+    payload = report.payload
+    table.add_row(
+        "(WARC payload)",
+        "[green]OK[/green]" if payload.ok else "[red]CHANGED[/red]",
+        payload.actual_sha256 or "",
+        escape(payload.note or "matches the digest recorded at capture"),
+    )
+    console.print(table)
+    if report.intact:
+        console.print("intact: every digest matches")
+        return
+    console.print("NOT intact: see the rows above", style="red", highlight=False)
+    raise typer.Exit(1)
 
 
 @app.command()
