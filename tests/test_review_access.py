@@ -75,6 +75,7 @@ RULES = [
     Rule("GET", "/inlagg/{post_id:path}", ANY),
     Rule("POST", "/inlagg/{post_id:path}/granska", ANY, {"action": "note", "note": "Granskad i behörighetstestet."}),
     Rule("GET", "/inlagg/{post_id:path}/bevis", SAFETY),
+    Rule("POST", "/inlagg/{post_id:path}/bevispaket", SAFETY, {"reason": "Behörighetstestet."}),
     Rule("POST", "/massatgard", ANY, {"action": "assign", "assignee": USERS["reviewer"], "post_id": [HARASSMENT_ID]}),
     Rule("GET", "/export.csv", ANY),
     Rule("GET", "/rapport", ANY),

@@ -2,7 +2,7 @@
 
 Who sees what: personal data a post exposes (addresses, phone numbers, ...) and which protected staff member
 it concerns are shown to safety officers and admins only; reviewers see "[ADRESS]" and the like. Every view of
-a doxxing post is audited, as is every download of the evidence.
+a doxxing post is audited, as is every download of the evidence and every evidence package built.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import tempfile
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from warcio.archiveiterator import ArchiveIterator
 
+from evidence import EvidenceError, build_package
 from index import NotFoundError, ReviewStatus, ReviewUpdate, SearchQuery, StoredPost
 from review.accounts import Accounts, Session, User
 from review.presentation import LABEL_NAMES, PII_NAMES, Segment, highlight
@@ -168,6 +170,44 @@ def download_evidence(
         "X-Vaktpost-Evidence-Verified": "yes" if copy.verified else "no",
     }
     return Response(content=copy.data, media_type="application/warc", headers=headers)
+
+
+EVIDENCE_PACKAGE_ERRORS = {
+    "bad_request": (400, "Skriv varför bevispaketet skapas (högst 2000 tecken)."),
+    "unknown_post": (404, "Inlägget finns inte (det kan ha rensats)."),
+    "no_evidence": (404, "Inget bevis finns sparat för inlägget."),
+    "warc_missing": (404, "Bevisfilen saknas."),
+    "warc_unreadable": (404, "Bevisfilen går inte att läsa."),
+}
+
+
+@router.post("/inlagg/{post_id:path}/bevispaket")
+def download_evidence_package(
+    request: Request,
+    post_id: str,
+    session: Annotated[Session, Depends(csrf_checked("reviewer", "safety"))],
+    _safety: Annotated[Session, Depends(require("safety"))],
+    reason: Annotated[str, Form()] = "",
+) -> Response:
+    """The post's evidence package for the police (a ZIP), built for this request; the builder audits it.
+    For safety officers and admins; the CSRF token is checked first, whatever the role (both must pass)."""
+    app = services(request)
+    with tempfile.TemporaryDirectory(prefix="vaktpost-bevis-") as work:
+        try:
+            path = build_package(
+                app.store,
+                app.settings.data_dir,
+                post_id,
+                exported_by=session.user.name,
+                reason=reason,
+                out_dir=Path(work),
+            )
+        except EvidenceError as error:
+            status, message = EVIDENCE_PACKAGE_ERRORS.get(error.code, (500, "Bevispaketet kunde inte skapas."))
+            raise HTTPException(status_code=status, detail=message) from None
+        data = path.read_bytes()
+    headers = {"Content-Disposition": f'attachment; filename="{path.name}"'}
+    return Response(content=data, media_type="application/zip", headers=headers)
 
 
 # -- actions ---------------------------------------------------------------------------------------
