@@ -61,9 +61,9 @@ def nightly(config: str | None = None) -> RunReport:
         analyzer = load_analyzer(settings)
         stored = [store_source(result, settings, writer, analyzer) for result in results]
         items = [item for s in stored for item in s.stored]
-        dispatched, alert_error = alert([*delivered, *items], writer, settings)
-        purged, purge_error = purge(writer, settings)
         reports = [s.report for s in stored]
+        dispatched, alert_error = alert([*delivered, *items], writer, settings, reports, run_id)
+        purged, purge_error = purge(writer, settings)
         failed_sources = [r for r in reports if not r.ok]
         store_errors = [e for e in (writer.failure, alert_error, purge_error) if e]
         if writer.spooled:
@@ -241,25 +241,32 @@ def analyse_and_upsert(
 
 @task(name="alert", cache_policy=NO_CACHE)
 def alert(
-    items: Sequence[AnalysedPost], writer: SpoolingWriter, settings: Settings
+    items: Sequence[AnalysedPost],
+    writer: SpoolingWriter,
+    settings: Settings,
+    reports: Sequence[SourceReport] = (),
+    run_id: str | None = None,
 ) -> tuple[tuple[list[str], list[str]], str | None]:
-    """Alerts on what was stored; when the store (which keeps alerts from repeating) is down, the posts are
-    spooled again so that the next run, delivering them, alerts on them then."""
-    if not items:
-        return ([], []), None
+    """Alerts on what was stored (immediate), on the store's history (spike), on the sources' runs
+    (flatline, from this run's reports and the stored ones) and a digest of the run; delivers what earlier
+    runs left pending too. When the store (which keeps alerts from repeating) is down, the posts are spooled
+    again so that the next run, delivering them, alerts on them then."""
     if writer.store_ok and writer.store is not None:
         try:
-            result = send_alerts(items, writer.store, settings)
+            result = send_alerts(items, writer.store, settings, reports=reports, run_id=run_id)
         except StoreError as err:
             writer.failure = str(err)
         else:
             get_run_logger().info(
-                "alerts: %d sent, %d not delivered, %d already sent before",
+                "alerts: %d sent, %d not delivered, %d held for quiet hours, %d already sent before",
                 len(result.sent),
                 len(result.failed),
+                len(result.held),
                 result.already_sent,
             )
             return (result.sent, result.failed), None
+    if not items:
+        return ([], []), None
     writer.spool.append(items, writer.run_id)
     return ([], []), f"alerts: {len(items)} post(s) wait for the store to alert on them"
 

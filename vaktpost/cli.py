@@ -625,6 +625,30 @@ def evidence_verify(zip_path: Annotated[Path, typer.Argument(metavar="ZIP", help
     raise typer.Exit(1)
 
 
+alerts_app = typer.Typer(help="Alerts to safety officers, communications and operators.")
+app.add_typer(alerts_app, name="alerts")
+
+
+@alerts_app.command("send")
+def alerts_send(config: ConfigOption = None) -> None:
+    """Deliver the alerts that wait: held through quiet hours or not taken by a receiver (run it in the morning)."""
+    from alerts import deliver_pending
+    from index import StoreError, open_store
+
+    settings = _settings(config)
+    try:
+        store = open_store(settings)
+        try:
+            result = deliver_pending(store, settings)
+        finally:
+            store.close()
+    except StoreError as err:
+        errors.print(f"error: {err}", highlight=False)
+        raise typer.Exit(1) from None
+    console.print(f"sent {len(result.sent)}, not delivered {len(result.failed)}")
+    raise typer.Exit(1 if result.failed else 0)
+
+
 @app.command()
 def config(config: ConfigOption = None) -> None:
     """Validate the settings and print them as used (secrets hidden)."""

@@ -175,19 +175,43 @@ class DeliveryStatus(StrEnum):
 
 
 class Alert(_Record):
-    """A notice that a rule fired. Carries no post text and no exposed personal data by construction."""
+    """A notice that a rule fired. Carries no post text, no author and no exposed personal data by construction:
+    the kinds of harm and of exposed data, counts, a source name, times and links.
+
+    One alert is raised per rule and subject (a post, a label and day, a source's streak, a run) and delivered
+    to each of its channels as a copy of its own (``channel`` set, ``id`` ending in ``@<channel>``), so that
+    every channel gets it exactly once.
+    """
 
     schema_version: int = SCHEMA_VERSION
-    id: str = Field(description='"<rule>:<post id>": one alert per rule and post, ever')
+    id: str = Field(description='"<rule>:<subject>", and "<rule>:<subject>@<channel>" for a copy; once, ever')
     rule: str
-    post_id: str
+    post_id: str = Field(default="", description="the post alerted on; empty for spike, flatline and digest")
     severity: Severity
-    labels: list[Label]
+    labels: list[Label] = Field(default_factory=list)
     pii_types: list[str] = Field(default_factory=list, description="kinds of exposed data, never values")
-    source: str
-    post_created_at: UtcDatetime
-    link: str
+    source: str | None = None
+    post_created_at: UtcDatetime | None = None
+    link: str | None = Field(default=None, description="where to look: the post in the review app, or its overview")
+    links: list[str] = Field(default_factory=list, description="a digest's links to the posts it sums up")
+    staff: list[str] = Field(
+        default_factory=list,
+        description="watch-list ids of exposed protected staff; only in copies for safety-officer channels",
+    )
+    facts: dict[str, int | float | str] = Field(
+        default_factory=dict, description="figures: a spike's count and baseline, a flatline's streak, ..."
+    )
+    counts: dict[str, dict[str, int]] = Field(
+        default_factory=dict, description='the flagged posts a digest sums up, per "label" and per "source"'
+    )
+    channel: str | None = Field(default=None, description="the channel this copy is for (None: not yet routed)")
     created_at: UtcDatetime = Field(default_factory=utcnow)
+
+    @property
+    def base_id(self) -> str:
+        """The id of the alert this is a copy of (the same for every channel)."""
+        suffix = f"@{self.channel}"
+        return self.id.removesuffix(suffix) if self.channel and self.id.endswith(suffix) else self.id
 
 
 class SourceReport(_Record):

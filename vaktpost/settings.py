@@ -7,18 +7,22 @@ Secrets (the pseudonymisation key, credentials) belong in the environment, never
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from datetime import time
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, InitSettingsSource, PydanticBaseSettingsSource, SettingsConfigDict
 
@@ -155,22 +159,256 @@ class RetentionSettings(Section):
 
 IMMEDIATE_LABELS: tuple[Label, ...] = ("threat", "doxxing")
 
+AlertSeverity = Literal["critical", "high", "medium", "low"]
+Audience = Literal["safety", "communications", "operators"]
+"""Who reads a channel. Only ``safety`` (the safety officers) is told which protected staff member is exposed."""
 
-class ImmediateRule(Section):
-    """Alert within the run when a post is flagged with one of these labels at or above ``min_score``."""
+ALERT_TIMEZONE = "Europe/Stockholm"
+CHANNEL_NAME = r"^[a-z][a-z0-9_-]*$"
+_QUIET_HOURS = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)-([01]\d|2[0-3]):([0-5]\d)$")
+_LOOPBACK = {"localhost", "127.0.0.1", "::1"}
+_CHANNEL_SECRETS = ("url", "password", "token", "proxy")
+
+
+class AlertRule(Section):
+    """What every rule has: who gets it, how severe it is, and when non-critical alerts wait."""
 
     enabled: bool = True
+    recipients: list[str] | None = Field(
+        default=None, description="names of the channels this rule's alerts go to; unset: every channel"
+    )
+    severity: AlertSeverity = "high"
+    quiet_hours: str | None = Field(
+        default=None,
+        description='"22:00-07:00", Stockholm time: only critical alerts go out then, the others wait (stay '
+        "pending) and go out at the first run after",
+    )
+
+    @field_validator("quiet_hours")
+    @classmethod
+    def _quiet_hours(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        match = _QUIET_HOURS.match(value.replace(" ", ""))
+        if match is None or match.group(1, 2) == match.group(3, 4):
+            raise ValueError('expected "HH:MM-HH:MM" (24-hour clock, Stockholm time), e.g. "22:00-07:00"')
+        return value.replace(" ", "")
+
+    def quiet_window(self) -> tuple[time, time] | None:
+        """(start, end) of the quiet hours in Stockholm time; end may be before start (over midnight)."""
+        if self.quiet_hours is None:
+            return None
+        start, end = self.quiet_hours.split("-")
+        return time.fromisoformat(start), time.fromisoformat(end)
+
+
+class ImmediateRule(AlertRule):
+    """Alert within the run on one post: flagged with one of ``labels`` at or above its score (``min_scores``,
+    else ``min_score``), or exposing a protected staff member (a watch-list exposure) at or above
+    ``protected_staff_min_score``."""
+
     labels: list[Label] = Field(default_factory=lambda: list(IMMEDIATE_LABELS))
     min_score: float = Field(default=0.5, ge=0.0, le=1.0)
-    severity: Literal["critical", "high", "medium", "low"] = "critical"
+    min_scores: dict[Label, float] = Field(default_factory=dict, description="per-label scores, e.g. threat = 0.7")
+    protected_staff: bool = Field(default=True, description="alert on any exposure of a protected staff member")
+    protected_staff_min_score: float = Field(default=0.5, ge=0.0, le=1.0)
+    severity: AlertSeverity = "critical"
+
+    @field_validator("min_scores")
+    @classmethod
+    def _scores_in_range(cls, scores: dict[Label, float]) -> dict[Label, float]:
+        for label, value in scores.items():
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"min_scores.{label} is {value}; expected a number from 0 to 1")
+        return scores
+
+    def score_for(self, label: Label) -> float:
+        return self.min_scores.get(label, self.min_score)
+
+
+class SpikeRule(AlertRule):
+    """Alert when a label's flagged posts per (UTC) day rise well above the days before: today's and
+    yesterday's counts against the ``baseline_days`` before each; once per label and day."""
+
+    enabled: bool = False
+    labels: list[Label] = Field(default_factory=lambda: list(LABELS))
+    baseline_days: int = Field(default=14, ge=3, le=90)
+    z_threshold: float = Field(default=3.0, gt=0.0, description="how many standard deviations above the mean")
+    min_count: int = Field(default=5, ge=1, description="never fire on fewer flagged posts than this in a day")
+    severity: AlertSeverity = "high"
+
+
+class FlatlineRule(AlertRule):
+    """Alert the operator when a source failed (or, with ``include_empty``, returned nothing) in ``runs``
+    consecutive runs; once per source and streak."""
+
+    enabled: bool = False
+    runs: int = Field(default=3, ge=1, le=1000)
+    include_empty: bool = Field(default=True, description="a run that fetched nothing counts, not only failures")
+    severity: AlertSeverity = "medium"
+
+
+class DigestRule(AlertRule):
+    """One summary per run of everything flagged in it: counts per label and source, links to the posts."""
+
+    enabled: bool = False
+    send_empty: bool = Field(default=False, description="send a digest also when nothing was flagged")
+    max_links: int = Field(default=25, ge=0, le=500)
+    severity: AlertSeverity = "low"
+
+
+class ChannelBase(Section):
+    name: str = Field(pattern=CHANNEL_NAME, description="unique; what rules name in recipients")
+
+    audience: Audience = Field(
+        default="operators", description="safety | communications | operators; only safety sees staff ids"
+    )
+    timeout_s: float = Field(default=15.0, gt=0.0)
+
+    def env_secret(self, what: str) -> str:
+        """The environment variable a secret of this channel is read from: VAKTPOST_ALERT_<NAME>_<WHAT>."""
+        return f"VAKTPOST_ALERT_{self.name.upper().replace('-', '_')}_{what}"
+
+    def _from_env(self, what: str) -> SecretStr | None:
+        value = os.environ.get(self.env_secret(what))
+        return SecretStr(value) if value else None
+
+
+class EmailChannelSettings(ChannelBase):
+    """E-mail over SMTP. The password belongs in the environment: VAKTPOST_ALERT_<NAME>_PASSWORD."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    kind: Literal["email"]
+    host: str = Field(min_length=1)
+    port: int | None = Field(default=None, ge=1, le=65535, description="default 465 (ssl), 587 (starttls), 25")
+    tls: Literal["starttls", "ssl", "none"] = "starttls"
+    ca_file: Path | None = Field(default=None, description="CA bundle for the server's certificate")
+    username: str | None = None
+    password: SecretStr | None = None
+    sender: str = Field(alias="from", pattern=r"^[^@\s]+@[^@\s]+$", description="the From address")
+    to: list[str] = Field(min_length=1, description="recipient addresses")
+
+    @field_validator("to")
+    @classmethod
+    def _addresses(cls, to: list[str]) -> list[str]:
+        bad = [address for address in to if not re.match(r"^[^@\s,]+@[^@\s,]+$", address)]
+        if bad:
+            raise ValueError(f"not e-mail addresses: {bad}")
+        return to
+
+    @model_validator(mode="after")
+    def _password(self) -> EmailChannelSettings:
+        if self.password is None:
+            self.password = self._from_env("PASSWORD")
+        if self.password is not None and not self.password.get_secret_value().isascii():
+            raise ValueError(f"channel {self.name!r}: the SMTP password must be ASCII (smtplib sends nothing else)")
+        if self.username and self.password is None:
+            raise ValueError(f"channel {self.name!r} has a username but no password; set {self.env_secret('PASSWORD')}")
+        if self.username and self.tls == "none" and self.host not in _LOOPBACK:
+            raise ValueError(f"channel {self.name!r} would send its password unencrypted; use tls = starttls or ssl")
+        return self
+
+    @property
+    def resolved_port(self) -> int:
+        return self.port or {"ssl": 465, "starttls": 587, "none": 25}[self.tls]
+
+
+class WebhookChannelSettings(ChannelBase):
+    """An HTTP POST of JSON: ``webhook`` (Vaktpost's own JSON), ``teams`` (an Adaptive Card for a Teams
+    Workflows webhook, or a legacy MessageCard), ``slack`` (Slack and Mattermost incoming webhooks).
+    Webhook URLs hold credentials: put them in the environment, VAKTPOST_ALERT_<NAME>_URL."""
+
+    kind: Literal["webhook", "teams", "slack"]
+    url: SecretStr | None = None
+    token: SecretStr | None = Field(
+        default=None, description="sent as Authorization: Bearer (env VAKTPOST_ALERT_<NAME>_TOKEN)"
+    )
+    card: Literal["adaptive", "messagecard"] = Field(default="adaptive", description="teams only: the payload kind")
+    proxy: SecretStr | None = Field(
+        default=None, description="HTTP(S) proxy for this channel (may hold credentials); the environment's is not used"
+    )
+
+    @model_validator(mode="after")
+    def _url(self) -> WebhookChannelSettings:
+        if self.url is None:
+            self.url = self._from_env("URL")
+        if self.url is None:
+            raise ValueError(f"channel {self.name!r} has no url; set it in {self.env_secret('URL')}")
+        if not self.url.get_secret_value().startswith(("http://", "https://")):
+            raise ValueError(f"channel {self.name!r}: the url must be an http:// or https:// URL")
+        if self.token is None:
+            self.token = self._from_env("TOKEN")
+        if self.proxy is not None and not self.proxy.get_secret_value().startswith(("http://", "https://")):
+            raise ValueError(f"channel {self.name!r}: the proxy must be an http:// or https:// URL")
+        return self
+
+
+class OutboxChannelSettings(ChannelBase):
+    """JSON lines in a file (default <data_dir>/alerts/outbox.jsonl): the channel that always works."""
+
+    kind: Literal["outbox"]
+    path: Path | None = None
+
+
+AnyChannel = EmailChannelSettings | WebhookChannelSettings | OutboxChannelSettings
+ChannelConfig = Annotated[AnyChannel, Field(discriminator="kind")]
+
+RULES = ("immediate", "spike", "flatline", "digest")
 
 
 class AlertSettings(Section):
     review_url: str = Field(
         default="http://127.0.0.1:8000", description="base URL of the review app, for links in alerts"
     )
+    outbox: bool = Field(
+        default=True, description='the "outbox" channel: alerts appended to <data_dir>/alerts/outbox.jsonl'
+    )
+    channels: list[ChannelConfig] = Field(default_factory=list)
     immediate: ImmediateRule = Field(default_factory=ImmediateRule)
-    outbox: bool = Field(default=True, description="append alerts to <data_dir>/alerts/outbox.jsonl")
+    spike: SpikeRule = Field(default_factory=SpikeRule)
+    flatline: FlatlineRule = Field(default_factory=FlatlineRule)
+    digest: DigestRule = Field(default_factory=DigestRule)
+    attempts: int = Field(default=3, ge=1, le=10, description="tries per alert and channel within a run")
+    retry_backoff_s: float = Field(default=1.0, ge=0.0, le=60.0, description="first wait between tries; doubles")
+
+    @field_validator("channels", mode="before")
+    @classmethod
+    def _hide_secrets(cls, channels: Any) -> Any:
+        """Channel secrets become SecretStr before they are validated, so that no error message echoes them."""
+        if not isinstance(channels, list):
+            return channels
+        return [
+            {k: SecretStr(v) if k in _CHANNEL_SECRETS and isinstance(v, str) else v for k, v in channel.items()}
+            if isinstance(channel, dict)
+            else channel
+            for channel in channels
+        ]
+
+    @model_validator(mode="after")
+    def _channels_and_recipients(self) -> AlertSettings:
+        names = [channel.name for channel in self.all_channels()]
+        twice = sorted({name for name in names if names.count(name) > 1})
+        if twice:
+            raise ValueError(f"two alert channels are named {twice[0]!r}; give each a unique name")
+        for rule_name in RULES:
+            unknown = [name for name in self.rule(rule_name).recipients or [] if name not in names]
+            if unknown:
+                raise ValueError(
+                    f"alerts.{rule_name}.recipients names {unknown}, not channels; the channels are {names}"
+                )
+        return self
+
+    def all_channels(self) -> list[AnyChannel]:
+        """The configured channels and, with ``outbox = true``, the outbox (unless a channel takes its name)."""
+        channels: list[AnyChannel] = list(self.channels)
+        if self.outbox and all(channel.name != "outbox" for channel in self.channels):
+            channels.insert(0, OutboxChannelSettings(kind="outbox", name="outbox"))
+        return channels
+
+    def rule(self, name: str) -> AlertRule:
+        rule: AlertRule = getattr(self, name) if name in RULES else AlertRule(enabled=False)
+        return rule
 
 
 class ReviewSettings(Section):
