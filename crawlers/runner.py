@@ -66,7 +66,9 @@ def crawl(
         ok=False,
     )
     job: dict[str, Any] = {
-        "settings": settings.model_dump(mode="json", exclude={"pseudonym_key"}),
+        # What a crawl needs; sections with secrets it never uses stay out (a dump masks secrets, and the
+        # masked values would not validate in the child).
+        "settings": settings.model_dump(mode="json", exclude={"pseudonym_key", "watchlist_key", "alerts", "store"}),
         "source": source.model_dump(mode="json"),
         "state": str(state_path(data.state, source.name)),
         "out": str(out),

@@ -2,14 +2,23 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import os
+import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
+from aiosmtpd.smtp import Envelope
 
 from demo.corpus import Corpus
 from demo.flashback_site import FlashbackSite
@@ -39,11 +48,79 @@ def vaktpost(*args: str, cwd: Path, env: dict[str, str]) -> subprocess.Completed
     )
 
 
+@dataclass
+class Receivers:
+    """A real SMTP server (aiosmtpd) and a real HTTP webhook receiver on loopback, kept for the module."""
+
+    mails: list[EmailMessage] = field(default_factory=list)
+    hooks: list[bytes] = field(default_factory=list)
+
+    async def handle_DATA(self, server: object, session: object, envelope: Envelope) -> str:  # noqa: N802
+        self.mails.append(email.message_from_bytes(envelope.original_content or b"", policy=email.policy.default))
+        return "250 OK"
+
+
 @pytest.fixture(scope="module")
-def workspace(tmp_path_factory: pytest.TempPathFactory, prefect_home: Path) -> tuple[Path, dict[str, str]]:
+def receivers() -> Iterator[tuple[Receivers, int, str]]:
+    from aiosmtpd.controller import Controller
+
+    state = Receivers()
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            state.hooks.append(self.rfile.read(int(self.headers["Content-Length"])))
+            self.send_response(200)
+            self.end_headers()
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        smtp_port = probe.getsockname()[1]
+    controller = Controller(state, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    hooks = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=hooks.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield state, smtp_port, f"http://127.0.0.1:{hooks.server_address[1]}/vaktpost"
+    finally:
+        controller.stop()
+        hooks.shutdown()
+        hooks.server_close()
+
+
+@pytest.fixture(scope="module")
+def workspace(
+    tmp_path_factory: pytest.TempPathFactory, prefect_home: Path, receivers: tuple[Receivers, int, str]
+) -> tuple[Path, dict[str, str]]:
+    """An operator's directory: the demo (no sources), alerts to an e-mail box and a webhook besides the outbox."""
     cwd = tmp_path_factory.mktemp("operator")
+    _, smtp_port, hook_url = receivers
+    (cwd / "vaktpost.toml").write_text(
+        f"""
+[[alerts.channels]]
+name = "sakerhet"
+kind = "email"
+audience = "safety"
+host = "127.0.0.1"
+port = {smtp_port}
+tls = "none"
+from = "vaktpost@kommun.example"
+to = ["sakerhet@kommun.example"]
+
+[[alerts.channels]]
+name = "hook"
+kind = "webhook"
+audience = "communications"
+""",
+        encoding="utf-8",
+    )
     env = {k: v for k, v in os.environ.items() if not k.startswith(("VAKTPOST_", "PREFECT_"))}
-    env.update(PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false")
+    env.update(
+        PREFECT_HOME=str(prefect_home), PREFECT_SERVER_ANALYTICS_ENABLED="false", VAKTPOST_ALERT_HOOK_URL=hook_url
+    )
     return cwd, env
 
 
@@ -113,7 +190,28 @@ def test_alerts_went_out_without_exposed_values(
     text = outbox.read_text(encoding="utf-8")
     assert not [value for value in EXPOSED_VALUES if value in text]
     summary = status(workspace)
-    assert summary["alerts"] == {"total": len(alerts), "delivered": len(alerts)}
+    channels = 3  # outbox, e-mail, webhook: one ledger entry per alert and channel
+    assert summary["alerts"] == {"total": channels * len(alerts), "delivered": channels * len(alerts)}
+
+
+def test_each_alert_reached_each_real_receiver_once_without_exposed_values(
+    second_run: subprocess.CompletedProcess[str],
+    receivers: tuple[Receivers, int, str],
+    workspace: tuple[Path, dict[str, str]],
+) -> None:
+    state = receivers[0]
+    outbox = workspace[0] / "var" / "alerts" / "outbox.jsonl"
+    posts = [json.loads(line)["post_id"] for line in outbox.read_text(encoding="utf-8").splitlines()]
+    assert posts and len(posts) == len(set(posts))  # two runs, one outbox line per alert
+    assert len(state.mails) == len(posts) and len(state.hooks) == len(posts)
+    bodies = [mail.get_body(("plain",)).get_content() for mail in state.mails]  # type: ignore[union-attr]
+    hooks = [hook.decode("utf-8") for hook in state.hooks]
+    for post_id in posts:
+        linked = quote(post_id, safe="")
+        assert sum(linked in body for body in bodies) == 1, post_id
+        assert sum(linked in hook for hook in hooks) == 1, post_id
+    everything = "\n".join(bodies + hooks + [str(mail) for mail in state.mails])
+    assert not [value for value in EXPOSED_VALUES if value in everything]
 
 
 def test_second_run_adds_nothing(
@@ -127,7 +225,8 @@ def test_second_run_adds_nothing(
     last_run = summary["last_run"]
     assert isinstance(last_run, dict) and last_run["new_posts"] == 0
     outbox = workspace[0] / "var" / "alerts" / "outbox.jsonl"
-    assert summary["alerts"]["total"] == len(outbox.read_text(encoding="utf-8").splitlines())  # type: ignore[index]
+    alerts = len(outbox.read_text(encoding="utf-8").splitlines())
+    assert summary["alerts"]["total"] == 3 * alerts  # type: ignore[index]  # per channel; nothing new in run 2
 
 
 def test_the_report_is_a_prefect_artifact(
