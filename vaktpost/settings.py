@@ -411,6 +411,31 @@ class AlertSettings(Section):
         return rule
 
 
+class ScheduleSettings(Section):
+    """`vaktpost schedule`: the deployments it serves to the operator's Prefect server."""
+
+    prefect_api_url: str | None = Field(
+        default=None, description="the Prefect server's API, e.g. http://127.0.0.1:4200/api (else PREFECT_API_URL)"
+    )
+    nightly_cron: str = Field(default="0 2 * * *", description="when the nightly run starts")
+    purge_cron: str = Field(default="30 5 * * *", description="when the retention purge runs on its own")
+    timezone: str = Field(default="Europe/Stockholm", description="an IANA zone for both schedules")
+
+
+class RunSettings(Section):
+    """How a nightly run is executed: timeouts, retries, concurrency and the task runner."""
+
+    task_runner: Literal["threads", "dask"] = Field(default="threads", description="dask spreads analysis batches")
+    dask_address: str | None = Field(default=None, description="a Dask scheduler (tcp://host:8786), else local")
+    dask_workers: int = Field(default=2, ge=1, le=64, description="workers of the local Dask cluster")
+    source_retries: int = Field(
+        default=2, ge=0, le=10, description="a failed crawl task is retried (crawl.run_timeout_s caps each try)"
+    )
+    retry_delay_s: float = Field(default=30.0, ge=0, description="first retry delay; doubles each retry")
+    run_timeout_s: float = Field(default=6 * 3600.0, gt=0, description="the whole run is cut off after this")
+    json_logs: bool = Field(default=False, description="write the run's log as JSON lines in the run dir")
+
+
 class ReviewSettings(Section):
     """The review app (`vaktpost serve`)."""
 
@@ -446,6 +471,8 @@ class Settings(BaseSettings):
     store: StoreSettings = Field(default_factory=StoreSettings)
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
     review: ReviewSettings = Field(default_factory=ReviewSettings)
+    schedule: ScheduleSettings = Field(default_factory=ScheduleSettings)
+    run: RunSettings = Field(default_factory=RunSettings)
     alerts: AlertSettings = Field(default_factory=AlertSettings)
 
     @field_validator("sources")
