@@ -656,5 +656,45 @@ def config(config: ConfigOption = None) -> None:
     console.print_json(settings.model_dump_json(indent=1))
 
 
+@app.command()
+def schedule(config: ConfigOption = None) -> None:
+    """Serve the nightly and purge deployments to a Prefect server, on the schedule settings' crons, until stopped."""
+    import contextlib
+    import warnings
+
+    from flows.deployments import DEPLOYMENT_NAME, NoPrefectServerError, api_url, check_api, use_api
+    from flows.environment import prepare_prefect
+    from vaktpost.settings import config_path
+
+    settings = _settings(config)
+    try:
+        url = check_api(api_url(settings))
+    except NoPrefectServerError as err:
+        errors.print(f"error: {err}", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    use_api(url)
+    prepare_prefect(settings)
+    path = config_path(config)
+    from prefect import serve
+
+    from flows.deployments import deployments
+
+    served = deployments(settings, str(path.resolve()) if path else None)
+
+    zone = settings.schedule.timezone
+    errors.print(
+        f"serving nightly/{DEPLOYMENT_NAME} ({settings.schedule.nightly_cron}) and purge/{DEPLOYMENT_NAME} "
+        f"({settings.schedule.purge_cron}), {zone}, to {url}; SIGTERM or Ctrl-C stops",
+        highlight=False,
+    )
+    # Prefect's runner handles SIGTERM itself (stop, then exit 0); its stop() leaves a coroutine unawaited.
+    warnings.filterwarnings("ignore", message="coroutine 'Runner.astop' was never awaited", category=RuntimeWarning)
+    try:
+        with contextlib.suppress(KeyboardInterrupt):
+            serve(*served, pause_on_shutdown=False, print_starting_message=False)
+    finally:
+        errors.print("stopped", highlight=False)
+
+
 if __name__ == "__main__":
     app()
