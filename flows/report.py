@@ -111,3 +111,9 @@ def to_markdown(report: RunReport) -> str:
     if report.errors:
         lines += ["", "## Problems", "", *[f"- {error}" for error in report.errors]]
     return "\n".join(lines) + "\n"
+
+
+def problems_summary(report: RunReport, limit: int = 1500) -> str:
+    """The run's problems on one line, for the operators' alert (source names and errors, no post text)."""
+    text = "; ".join(report.errors) or "no details"
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -281,6 +281,8 @@ def test_one_failing_source_does_not_stop_the_others(
         f"""
 [crawl]
 retries = 0
+[run]
+source_retries = 0
 [[sources]]
 kind = "flashback"
 base_url = "{forum_only.url}"
