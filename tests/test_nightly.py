@@ -222,6 +222,11 @@ def test_second_run_adds_nothing(
     assert "mastodon 0 0 0" in " ".join(second_run.stdout.split())
     summary = status(workspace)
     assert summary["runs"] == 2 and summary["duplicates"] == 0
+    recent = summary["runs_recent"]
+    assert isinstance(recent, list) and [r["outcome"] for r in recent] == ["completed", "completed"]
+    assert recent[0]["new_posts"] == 0 and recent[1]["new_posts"] > 300
+    shown = vaktpost("status", cwd=workspace[0], env=workspace[1])
+    assert shown.returncode == 0 and "last runs" in shown.stdout and shown.stdout.count("completed") == 2
     last_run = summary["last_run"]
     assert isinstance(last_run, dict) and last_run["new_posts"] == 0
     outbox = workspace[0] / "var" / "alerts" / "outbox.jsonl"

@@ -108,7 +108,7 @@ def status(
     as_json: Annotated[bool, typer.Option("--json", help="print machine-readable JSON")] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Show what the store holds and how the last run went."""
+    """Show what the store holds and how the last runs went."""
     from index import StoreError, open_store
 
     settings = _settings(config)
@@ -119,6 +119,16 @@ def status(
         raise typer.Exit(1) from None
     try:
         summary = store.summary()
+        summary["runs_recent"] = [
+            {
+                "run_id": run.run_id,
+                "finished_at": run.finished_at.isoformat(),
+                "outcome": run.outcome,
+                "new_posts": run.new,
+                "problems": len(run.errors),
+            }
+            for run in store.last_runs(5)
+        ]
     finally:
         store.close()
     from index import Spool
@@ -145,9 +155,14 @@ def _print_summary(summary: dict[str, Any]) -> None:
     for label, count in summary["flags"].items():
         table.add_row(f"  {label}", str(count))
     table.add_row("alerts", ", ".join(f"{k} {v}" for k, v in summary["alerts"].items()))
-    last = summary["last_run"]
+    runs = summary.get("runs_recent") or []
     table.add_row(
-        "last run", "never" if last is None else f"{last['finished_at']} {last['outcome']} ({last['run_id']})"
+        "last runs",
+        "\n".join(
+            f"{r['finished_at'][:16]} {r['outcome']} · {r['new_posts']} new · {r['problems']} problems ({r['run_id']})"
+            for r in runs
+        )
+        or "never",
     )
     table.add_row("recent flagged", "\n".join(summary["recent_flagged"]) or "-")
     console.print(table)
