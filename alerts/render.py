@@ -20,31 +20,10 @@ from zoneinfo import ZoneInfo
 
 from vaktpost.schema import Alert, Severity
 from vaktpost.settings import ALERT_TIMEZONE, Audience
+from vaktpost.swedish import LABEL_NAMES, PII_NAMES, SEVERITY_NAMES
 
 STOCKHOLM = ZoneInfo(ALERT_TIMEZONE)
 
-LABEL_NAMES = {
-    "disinformation": "Desinformation",
-    "doxxing": "Doxning",
-    "threat": "Hot",
-    "harassment": "Trakasserier",
-}
-PII_NAMES = {
-    "personnummer": "Personnummer",
-    "samordningsnummer": "Samordningsnummer",
-    "phone": "Telefonnummer",
-    "email": "E-postadress",
-    "street_address": "Adress",
-    "postal_code": "Postnummer",
-    "license_plate": "Registreringsnummer",
-    "person_name": "Namn",
-    "school": "Skola eller förskola",
-    "workplace": "Arbetsplats",
-    "family": "Familj",
-    "photo": "Bild eller film",
-    "routine": "Vanor och tider",
-}
-SEVERITY_NAMES = {"critical": "Kritisk", "high": "Hög", "medium": "Medel", "low": "Låg"}
 RULE_NAMES = {
     "immediate": "Direktlarm",
     "spike": "Ovanlig ökning",

@@ -16,19 +16,11 @@ from typing import Any
 
 import jinja2
 
-from evidence.names import (
-    ACTION_NAMES,
-    LABEL_NAMES,
-    PII_NAMES,
-    SEVERITY_NAMES,
-    STATUS_NAMES,
-    both_zones,
-    stockholm,
-    utc,
-)
+from evidence.names import ACTION_NAMES, both_zones, stockholm, utc
 from evidence.record import CopiedRecord
 from index import AuditEntry, StoredPost
 from vaktpost.schema import LABELS
+from vaktpost.swedish import LABEL_NAMES, PII_NAMES, SEVERITY_NAMES, STATUS_NAMES
 
 HERE = Path(__file__).parent
 

@@ -1,38 +1,12 @@
-"""Swedish names and Stockholm times for what a package shows the police.
-
-The names mirror the review app's (``review.presentation``), which this package may not import.
-"""
+"""Swedish action names and Stockholm times for what a package shows the police (label and data names come
+from ``vaktpost.swedish``, shared with the review app and the alerts)."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
+from vaktpost.swedish import STOCKHOLM
 
-LABEL_NAMES = {
-    "disinformation": "Desinformation",
-    "doxxing": "Doxning",
-    "threat": "Hot",
-    "harassment": "Trakasserier",
-}
-STATUS_NAMES = {"new": "Ny", "confirmed": "Bekräftad", "dismissed": "Avfärdad", "escalated": "Eskalerad"}
-PII_NAMES = {
-    "personnummer": "Personnummer",
-    "samordningsnummer": "Samordningsnummer",
-    "phone": "Telefonnummer",
-    "email": "E-postadress",
-    "street_address": "Adress",
-    "postal_code": "Postnummer",
-    "license_plate": "Registreringsnummer",
-    "person_name": "Namn",
-    "school": "Skola eller förskola",
-    "workplace": "Arbetsplats",
-    "family": "Familj",
-    "photo": "Bild eller film",
-    "routine": "Vanor och tider",
-}
-SEVERITY_NAMES = {"critical": "Kritisk", "high": "Hög", "medium": "Medel", "low": "Låg"}
 ACTION_NAMES = {
     "view": "visade inlägget",
     "review": "granskade",

@@ -26,8 +26,8 @@ from typing import Any, cast
 from starlette.datastructures import FormData
 
 from index import REVIEW_STATUSES, SearchQuery, SortOrder
-from review.presentation import LABEL_NAMES, STATUS_NAMES, STOCKHOLM
 from vaktpost.schema import LABELS
+from vaktpost.swedish import LABEL_NAMES, STATUS_NAMES, STOCKHOLM
 
 FilterState = dict[str, Any]
 FormValues = Mapping[str, Sequence[str]]

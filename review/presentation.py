@@ -11,38 +11,12 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 import jinja2
 
 from models import placeholder
 from vaktpost.schema import Verdict
-
-STOCKHOLM = ZoneInfo("Europe/Stockholm")
-
-LABEL_NAMES = {
-    "disinformation": "Desinformation",
-    "doxxing": "Doxning",
-    "threat": "Hot",
-    "harassment": "Trakasserier",
-}
-STATUS_NAMES = {"new": "Ny", "confirmed": "Bekräftad", "dismissed": "Avfärdad", "escalated": "Eskalerad"}
-PII_NAMES = {
-    "personnummer": "Personnummer",
-    "samordningsnummer": "Samordningsnummer",
-    "phone": "Telefonnummer",
-    "email": "E-postadress",
-    "street_address": "Adress",
-    "postal_code": "Postnummer",
-    "license_plate": "Registreringsnummer",
-    "person_name": "Namn",
-    "school": "Skola eller förskola",
-    "workplace": "Arbetsplats",
-    "family": "Familj",
-    "photo": "Bild eller film",
-    "routine": "Vanor och tider",
-}
-SEVERITY_NAMES = {"critical": "Kritisk", "high": "Hög", "medium": "Medel", "low": "Låg"}
+from vaktpost.swedish import LABEL_NAMES, PII_NAMES, SEVERITY_NAMES, STATUS_NAMES, STOCKHOLM
 
 
 @dataclass(frozen=True)

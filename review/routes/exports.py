@@ -24,10 +24,11 @@ from index import SearchQuery, Store, StoredPost
 from models import redact
 from review.accounts import Session
 from review.filters import FilterState, describe, to_query
-from review.presentation import LABEL_NAMES, STATUS_NAMES, stockholm
+from review.presentation import stockholm
 from review.routes.posts import may_see_personal_data
 from review.web import ANY_ROLE, audit, render, require, services
 from vaktpost.schema import LABELS
+from vaktpost.swedish import LABEL_NAMES, STATUS_NAMES
 
 router = APIRouter()
 

@@ -18,10 +18,10 @@ from fastapi.responses import Response
 from index import SearchQuery, Store
 from review import charts
 from review.accounts import Session
-from review.presentation import LABEL_NAMES
 from review.routes.posts import post_href
 from review.web import ANY_ROLE, audit, render, services
 from vaktpost.schema import LABELS
+from vaktpost.swedish import LABEL_NAMES
 
 router = APIRouter()
 

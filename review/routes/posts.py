@@ -24,9 +24,10 @@ from warcio.archiveiterator import ArchiveIterator
 from evidence import EvidenceError, build_package
 from index import NotFoundError, ReviewStatus, ReviewUpdate, SearchQuery, StoredPost
 from review.accounts import Accounts, Session, User
-from review.presentation import LABEL_NAMES, PII_NAMES, Segment, highlight
+from review.presentation import Segment, highlight
 from review.web import ANY_ROLE, audit, csrf_checked, render, require, services
 from vaktpost.schema import LABELS, Evidence, Label
+from vaktpost.swedish import LABEL_NAMES, PII_NAMES
 
 router = APIRouter()
 
