@@ -23,7 +23,6 @@ import argparse
 import json
 import random
 import re
-import statistics
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -36,7 +35,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bench.store import START, synthetic_posts
+from bench.store import START, latency_summary, synthetic_posts
 from index.sqlite import SQLiteStore
 from review.accounts import Accounts
 from review.app import create_app
@@ -103,16 +102,6 @@ def fill(store: SQLiteStore, count: int) -> tuple[int, list[str]]:
     return written, sorted(words)
 
 
-def summary(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {
-        "p50_ms": round(statistics.median(ordered), 2),
-        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2),
-        "max_ms": round(ordered[-1], 2),
-        "n": len(ordered),
-    }
-
-
 class Bench:
     def __init__(self, client: TestClient, timing: ServerTiming) -> None:
         self.client = client
@@ -146,7 +135,7 @@ class Bench:
             server_ms, client_ms = run()
             server.append(server_ms)
             client.append(client_ms)
-        return {"server": summary(server), "client": summary(client)}
+        return {"server": latency_summary(server), "client": latency_summary(client)}
 
 
 def main() -> None:

@@ -64,18 +64,24 @@ def synthetic_posts(count: int, seed: int = 0) -> Iterator[AnalysedPost]:
         yield AnalysedPost(post=post, verdict=Verdict(post_id=post.id, scores=scores, flags=flags))
 
 
+def latency_summary(samples_ms: list[float]) -> dict[str, float]:
+    """p50, p95 and max of timings in milliseconds, and how many there were."""
+    ordered = sorted(samples_ms)
+    return {
+        "p50_ms": round(statistics.median(ordered), 2),
+        "p95_ms": round(ordered[int(0.95 * (len(ordered) - 1))], 2),
+        "max_ms": round(ordered[-1], 2),
+        "n": len(ordered),
+    }
+
+
 def _timed(run: Callable[[], object], times: int) -> dict[str, float]:
     samples = []
     for _ in range(times):
         started = time.perf_counter()
         run()
         samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return {
-        "p50_ms": round(statistics.median(samples), 2),
-        "p95_ms": round(samples[int(0.95 * (len(samples) - 1))], 2),
-        "max_ms": round(samples[-1], 2),
-    }
+    return latency_summary(samples)
 
 
 def main() -> None:

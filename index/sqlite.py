@@ -28,6 +28,7 @@ from index.store import (
     StoredPost,
     StoreError,
     UpsertResult,
+    run_brief,
 )
 from vaktpost.schema import LABELS, Alert, AnalysedPost, DeliveryStatus, Post, RunReport, Verdict
 
@@ -430,15 +431,7 @@ class SQLiteStore:
             "flags": flags,
             "alerts": {"total": sum(alerts.values()), **alerts},
             "runs": runs,
-            "last_run": None
-            if last_run is None
-            else {
-                "run_id": last_run.run_id,
-                "finished_at": last_run.finished_at.isoformat(),
-                "outcome": last_run.outcome,
-                "new_posts": last_run.new,
-                "demo": last_run.demo,
-            },
+            "last_run": None if last_run is None else run_brief(last_run),
             "recent_flagged": [row[0] for row in recent_rows],
         }
 

@@ -148,6 +148,17 @@ class PurgeReport:
         return self.unflagged + self.flagged + self.dismissed
 
 
+def run_brief(report: RunReport) -> dict[str, Any]:
+    """The last run as ``Store.summary`` reports it, the same on every backend."""
+    return {
+        "run_id": report.run_id,
+        "finished_at": report.finished_at.isoformat(),
+        "outcome": report.outcome,
+        "new_posts": report.new,
+        "demo": report.demo,
+    }
+
+
 class Store(Protocol):
     backend: str
 

@@ -83,6 +83,7 @@ from index.store import (
     StoredPost,
     StoreError,
     UpsertResult,
+    run_brief,
 )
 from vaktpost.schema import LABELS, Alert, AnalysedPost, DeliveryStatus, RunReport
 from vaktpost.settings import ElasticsearchSettings
@@ -763,15 +764,7 @@ class ElasticsearchStore:
             "flags": flags,
             "alerts": {"total": sum(by_alert_status.values()), **by_alert_status},
             "runs": int(runs["aggregations"]["runs"]["value"]),
-            "last_run": None
-            if last_run is None
-            else {
-                "run_id": last_run.run_id,
-                "finished_at": last_run.finished_at.isoformat(),
-                "outcome": last_run.outcome,
-                "new_posts": last_run.new,
-                "demo": last_run.demo,
-            },
+            "last_run": None if last_run is None else run_brief(last_run),
             "recent_flagged": [hit["_id"] for hit in recent_hits["hits"]["hits"]],
         }
 
